@@ -1,0 +1,160 @@
+/*
+ * authres - compose and recognise Authentication-Results header values.
+ */
+#include "authres.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#define AUTHRES_MAX_VALUE 256
+#define AUTHRES_MAX_COMMENT 200
+
+/* authres_sanitize - copy printable ASCII, replacing the rest with '?' */
+void
+authres_sanitize(struct buf *out, const char *in, size_t max)
+{
+	size_t n = strlen(in);
+
+	for (size_t i = 0; i < n && i < max; i++) {
+		unsigned char c = (unsigned char)in[i];
+		buf_addc(out, c >= 0x20 && c < 0x7f ? (char)c : '?');
+	}
+	if (n > max)
+		buf_adds(out, "...");
+}
+
+/* authres_begin - "authserv-id;" */
+void
+authres_begin(struct authres *ar, const char *authserv_id)
+{
+	buf_init(&ar->text);
+	ar->has_result = false;
+	authres_sanitize(&ar->text, authserv_id, AUTHRES_MAX_VALUE);
+}
+
+static void
+add_comment(struct buf *b, const char *comment)
+{
+	size_t n = strlen(comment);
+
+	buf_adds(b, " (");
+	for (size_t i = 0; i < n && i < AUTHRES_MAX_COMMENT; i++) {
+		unsigned char c = (unsigned char)comment[i];
+		if (c == '(' || c == ')' || c == '\\')
+			buf_addc(b, '\\');
+		buf_addc(b, c >= 0x20 && c < 0x7f ? (char)c : '?');
+	}
+	if (n > AUTHRES_MAX_COMMENT)
+		buf_adds(b, "...");
+	buf_addc(b, ')');
+}
+
+/* authres_add - "; method=result (comment)" */
+void
+authres_add(struct authres *ar, const char *method, const char *result, const char *comment)
+{
+	buf_printf(&ar->text, "; %s=%s", method, result);
+	if (comment && *comment)
+		add_comment(&ar->text, comment);
+	ar->has_result = true;
+}
+
+/* is_plain_value - fits RFC 8601 pvalue without quoting (token chars plus @) */
+static bool
+is_plain_value(const char *v)
+{
+	if (*v == '\0')
+		return false;
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c <= 0x20 || c >= 0x7f || strchr("()<>,;:\\\"/[]?=", c))
+			return false;
+	}
+	return true;
+}
+
+/* authres_prop - " ptype.property=value", quoted when it must be */
+void
+authres_prop(struct authres *ar, const char *ptype_property, const char *value)
+{
+	size_t n = strlen(value);
+
+	buf_printf(&ar->text, " %s=", ptype_property);
+	if (is_plain_value(value) && n <= AUTHRES_MAX_VALUE) {
+		buf_adds(&ar->text, value);
+		return;
+	}
+	buf_addc(&ar->text, '"');
+	for (size_t i = 0; i < n && i < AUTHRES_MAX_VALUE; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (c == '"' || c == '\\')
+			buf_addc(&ar->text, '\\');
+		buf_addc(&ar->text, c >= 0x20 && c < 0x7f ? (char)c : '?');
+	}
+	buf_addc(&ar->text, '"');
+}
+
+/* authres_finish - the value; "none" when no method ran (RFC 8601 2.2) */
+char *
+authres_finish(struct authres *ar)
+{
+	if (!ar->has_result)
+		buf_adds(&ar->text, "; none");
+	return buf_steal(&ar->text);
+}
+
+/* skip_cfws - white space and (nested) comments */
+static const char *
+skip_cfws(const char *p)
+{
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '\\' && depth > 0 && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && !isspace((unsigned char)*p))
+			break;
+	}
+	return p;
+}
+
+/* authres_id_of - RFC 8601 authserv-id (a token or quoted-string) */
+bool
+authres_id_of(const char *value, char *out, size_t size)
+{
+	const char *p = skip_cfws(value);
+	size_t n = 0;
+
+	if (size == 0)
+		return false;
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			if (n + 1 < size)
+				out[n++] = *p;
+		}
+	} else {
+		for (; *p && *p != ';' && *p != '(' && !isspace((unsigned char)*p); p++)
+			if (n + 1 < size)
+				out[n++] = *p;
+	}
+	out[n] = '\0';
+	return n > 0;
+}
+
+/* authres_is_ours - does this existing header claim our authserv-id? */
+bool
+authres_is_ours(const char *value, const char *authserv_id)
+{
+	char id[512];
+
+	return authres_id_of(value, id, sizeof(id)) && strcasecmp(id, authserv_id) == 0;
+}

@@ -1,0 +1,311 @@
+/*
+ * config - parse authmilter.conf into struct config.
+ *
+ * The key table below is the single list of keys: parser, duplicate check
+ * and defaults all read it, so adding a key is one row and one default.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CONFIG_MAX_LINE 4096
+
+enum config_type { CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE };
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	int min, max;			/* CT_INT bounds */
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct config_key config_keys[] = {
+	{ "Socket",		CT_STRING,	OFF(socket_spec),	0, 0 },
+	{ "SocketMode",		CT_MODE,	OFF(socket_mode),	0, 0777 },
+	{ "AuthservID",		CT_STRING,	OFF(authserv_id),	0, 0 },
+	{ "Nameservers",	CT_NAMESERVERS,	0,			0, 0 },
+	{ "DNSTimeout",		CT_INT,		OFF(dns_timeout),	1, 300 },
+	{ "DNSRetries",		CT_INT,		OFF(dns_retries),	0, 10 },
+	{ "DNSCacheSize",	CT_INT,		OFF(dns_cache_size),	0, 10000000 },
+	{ "UserID",		CT_STRING,	OFF(user_id),		0, 0 },
+	{ "PidFile",		CT_STRING,	OFF(pid_file),		0, 0 },
+	{ "LogLevel",		CT_LOGLEVEL,	OFF(log_level),		0, 0 },
+	{ "SPFHelo",		CT_BOOL,	OFF(spf_helo),		0, 0 },
+	{ "SPFRejectFail",	CT_BOOL,	OFF(spf_reject_fail),	0, 0 },
+	{ "TempFailOnDNSError",	CT_BOOL,	OFF(tempfail_on_dns_error), 0, 0 },
+};
+
+#define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
+
+/* config_log_level_name - the conf spelling of a level */
+const char *
+config_log_level_name(enum log_level level)
+{
+	return log_level_names[level];
+}
+
+static char *
+default_authserv_id(void)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		return xstrdup("localhost");
+	host[sizeof(host) - 1] = '\0';
+	return xstrdup(host);
+}
+
+/* config_defaults - the built-in configuration: usable with no conf file */
+void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->socket_spec = xstrdup("inet:8891@127.0.0.1");
+	cfg->authserv_id = default_authserv_id();
+	cfg->dns_timeout = 5;
+	cfg->dns_retries = 1;
+	cfg->dns_cache_size = 10000;
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->socket_mode = 0660;
+	cfg->spf_helo = true;
+	cfg->spf_reject_fail = false;
+	cfg->tempfail_on_dns_error = false;
+}
+
+/* config_free - release strings */
+void
+config_free(struct config *cfg)
+{
+	free(cfg->socket_spec);
+	free(cfg->authserv_id);
+	free(cfg->user_id);
+	free(cfg->pid_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static bool
+parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = true, true;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = false, true;
+	}
+	return false;
+}
+
+static bool
+parse_int(const char *v, int base, long min, long max, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, base);
+	if (errno || end == v || *end != '\0' || n < min || n > max)
+		return false;
+	*out = (int)n;
+	return true;
+}
+
+static bool
+parse_nameservers(struct config *cfg, const char *value, struct buf *why)
+{
+	char *copy = xstrdup(value), *save = NULL, *tok;
+	bool ok = true;
+
+	cfg->n_nameservers = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		size_t n = strlen(tok);
+		while (n > 0 && isspace((unsigned char)tok[n - 1]))
+			tok[--n] = '\0';
+		if (cfg->n_nameservers == DNS_MAX_SERVERS) {
+			buf_printf(why, "at most %d nameservers", DNS_MAX_SERVERS);
+			ok = false;
+			break;
+		}
+		if (!dns_server_parse(tok, &cfg->nameservers[cfg->n_nameservers])) {
+			buf_printf(why, "bad nameserver \"%s\" (want ip, ip:port or [ipv6]:port)", tok);
+			ok = false;
+			break;
+		}
+		cfg->n_nameservers++;
+	}
+	if (ok && cfg->n_nameservers == 0) {
+		buf_adds(why, "empty nameserver list");
+		ok = false;
+	}
+	free(copy);
+	return ok;
+}
+
+/* apply_value - store one value; on error put the reason in why */
+static bool
+apply_value(struct config *cfg, const struct config_key *key, const char *value,
+	    struct buf *why)
+{
+	void *field = (char *)cfg + key->offset;
+
+	switch (key->type) {
+	case CT_STRING:
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return true;
+	case CT_BOOL:
+		if (parse_bool(value, (bool *)field))
+			return true;
+		buf_printf(why, "%s wants yes or no, not \"%s\"", key->name, value);
+		return false;
+	case CT_INT:
+		if (parse_int(value, 10, key->min, key->max, (int *)field))
+			return true;
+		buf_printf(why, "%s wants a whole number from %d to %d, not \"%s\"",
+			   key->name, key->min, key->max, value);
+		return false;
+	case CT_MODE:
+		if (parse_int(value, 8, key->min, key->max, (int *)field))
+			return true;
+		buf_printf(why, "%s wants an octal mode such as 0660, not \"%s\"",
+			   key->name, value);
+		return false;
+	case CT_LOGLEVEL:
+		for (int i = 0; i <= LOG_LEVEL_DEBUG; i++) {
+			if (strcasecmp(value, log_level_names[i]) == 0) {
+				*(enum log_level *)field = (enum log_level)i;
+				return true;
+			}
+		}
+		buf_printf(why, "LogLevel wants error, warning, info or debug, not \"%s\"", value);
+		return false;
+	case CT_NAMESERVERS:
+		return parse_nameservers(cfg, value, why);
+	}
+	return false;
+}
+
+static const struct config_key *
+find_key(const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcasecmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+static bool
+check_socket_spec(const char *spec)
+{
+	return strncasecmp(spec, "inet:", 5) == 0 || strncasecmp(spec, "inet6:", 6) == 0
+	    || strncasecmp(spec, "unix:", 5) == 0 || strncasecmp(spec, "local:", 6) == 0
+	    || strncasecmp(spec, "fd:", 3) == 0 || spec[0] == '/';
+}
+
+/* parse_line - one logical line; returns false and fills why on error */
+static bool
+parse_line(struct config *cfg, char *line, bool seen[N_KEYS], struct buf *why)
+{
+	char *p = line, *name, *value;
+	const struct config_key *key;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return true;
+	name = p;
+	while (*p && !isspace((unsigned char)*p))
+		p++;
+	if (*p)
+		*p++ = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	value = p;
+	/* A # starts a comment only at a word boundary: values may contain it. */
+	for (char *h = value; *h; h++)
+		if (*h == '#' && (h == value || isspace((unsigned char)h[-1]))) {
+			*h = '\0';
+			break;
+		}
+	size_t n = strlen(value);
+	while (n > 0 && isspace((unsigned char)value[n - 1]))
+		value[--n] = '\0';
+
+	key = find_key(name);
+	if (key == NULL) {
+		buf_printf(why, "unknown key \"%s\"", name);
+		return false;
+	}
+	if (seen[key - config_keys]) {
+		buf_printf(why, "duplicate key \"%s\"", key->name);
+		return false;
+	}
+	seen[key - config_keys] = true;
+	if (*value == '\0') {
+		buf_printf(why, "%s needs a value", key->name);
+		return false;
+	}
+	if (key->offset == OFF(socket_spec) && key->type == CT_STRING && !check_socket_spec(value)) {
+		buf_printf(why, "Socket wants inet:port@host, inet6:port@host or unix:/path, not \"%s\"",
+			   value);
+		return false;
+	}
+	return apply_value(cfg, key, value, why);
+}
+
+/* config_load - read path over the current contents of cfg */
+bool
+config_load(struct config *cfg, const char *path, struct buf *errors)
+{
+	bool seen[N_KEYS] = { false };
+	char line[CONFIG_MAX_LINE];
+	struct buf why;
+	size_t errors_before = errors->len;
+	unsigned lineno = 0;
+	FILE *fp;
+
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		buf_printf(errors, "%s: cannot open: %s\n", path, strerror(errno));
+		return false;
+	}
+	buf_init(&why);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t n = strlen(line);
+
+		lineno++;
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			buf_printf(errors, "%s:%u: line longer than %d bytes\n", path, lineno,
+				   CONFIG_MAX_LINE - 2);
+			int c;
+			while ((c = fgetc(fp)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		buf_reset(&why);
+		if (!parse_line(cfg, line, seen, &why))
+			buf_printf(errors, "%s:%u: %s\n", path, lineno, why.data);
+	}
+	if (ferror(fp))
+		buf_printf(errors, "%s: read error: %s\n", path, strerror(errno));
+	fclose(fp);
+	buf_free(&why);
+	return errors->len == errors_before;
+}

@@ -1,0 +1,434 @@
+/*
+ * dns - queries over ldns with our own server rotation, retries and TCP
+ * fallback, classified into answer / NODATA / NXDOMAIN / temporary failure.
+ *
+ * ldns's resolver object keeps one port for all nameservers and must not be
+ * shared between threads; ldns_udp_send/ldns_tcp_send take a full socket
+ * address and open a socket per query, so we drive those directly and keep
+ * struct dns read-only after dns_init().
+ */
+#include "dns.h"
+#include "dnscache.h"
+#include "buf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define DNS_EDNS_BUFSIZE 1232	/* the DNS flag day 2020 size: no fragmentation */
+
+/* dns_server_parse - "ip", "ip:port", "[ipv6]", "[ipv6]:port" or a bare IPv6 address */
+bool
+dns_server_parse(const char *text, struct dns_server *out)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port_text = NULL;
+	unsigned long port = 53;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL || (size_t)(close - text - 1) >= sizeof(host))
+			return false;
+		n = (size_t)(close - text - 1);
+		memcpy(host, text + 1, n);
+		host[n] = '\0';
+		if (close[1] == ':')
+			port_text = close + 2;
+		else if (close[1] != '\0')
+			return false;
+	} else {
+		const char *colon = strchr(text, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;		/* bare IPv6 address, no port */
+		n = colon ? (size_t)(colon - text) : strlen(text);
+		if (n >= sizeof(host))
+			return false;
+		memcpy(host, text, n);
+		host[n] = '\0';
+		if (colon)
+			port_text = colon + 1;
+	}
+	if (port_text) {
+		char *end;
+		if (!isdigit((unsigned char)*port_text))
+			return false;
+		port = strtoul(port_text, &end, 10);
+		if (*end != '\0' || port == 0 || port > 65535)
+			return false;
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		out->addr_len = sizeof(*sin);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		out->addr_len = sizeof(*sin6);
+		return true;
+	}
+	return false;
+}
+
+/* dns_server_format - "ip:port" or "[ipv6]:port" for logs */
+void
+dns_server_format(const struct dns_server *srv, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (srv->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&srv->addr;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(out, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&srv->addr;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(out, size, "%s:%u", host, ntohs(sin->sin_port));
+	}
+}
+
+/* dns_servers_from_resolv_conf - the system's nameservers; 127.0.0.1 if none */
+int
+dns_servers_from_resolv_conf(const char *path, struct dns_server *out, int max)
+{
+	char line[512], word[64], addr[128];
+	int n = 0;
+	FILE *fp = fopen(path, "r");
+
+	while (fp && n < max && fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%63s %127s", word, addr) == 2 && strcmp(word, "nameserver") == 0) {
+			char *scope = strchr(addr, '%');	/* link-local zone: not supported */
+			if (scope)
+				continue;
+			if (dns_server_parse(addr, &out[n]))
+				n++;
+		}
+	}
+	if (fp)
+		fclose(fp);
+	if (n == 0 && max > 0 && dns_server_parse("127.0.0.1", &out[0]))
+		n = 1;
+	return n;
+}
+
+/* dns_init - set up a query context; it is read-only afterwards */
+void
+dns_init(struct dns *dns, const struct dns_server *servers, int n_servers,
+	 int timeout_sec, int retries, struct dns_cache *cache)
+{
+	memset(dns, 0, sizeof(*dns));
+	if (n_servers > DNS_MAX_SERVERS)
+		n_servers = DNS_MAX_SERVERS;
+	memcpy(dns->servers, servers, sizeof(*servers) * (size_t)n_servers);
+	dns->n_servers = n_servers;
+	dns->timeout_sec = timeout_sec > 0 ? timeout_sec : 1;
+	dns->retries = retries >= 0 ? retries : 0;
+	dns->cache = cache;
+}
+
+/* dns_status_name - lower-case name for logs and tests */
+const char *
+dns_status_name(enum dns_status status)
+{
+	switch (status) {
+	case DNS_ANSWER: return "answer";
+	case DNS_NODATA: return "nodata";
+	case DNS_NXDOMAIN: return "nxdomain";
+	case DNS_TEMPFAIL: return "tempfail";
+	}
+	return "?";
+}
+
+/* normalize_name - lower case, no trailing dot; false if no valid DNS name */
+static bool
+normalize_name(const char *name, char out[DNS_MAX_NAME + 2])
+{
+	size_t n = strlen(name), label = 0;
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DNS_MAX_NAME)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (++label > 63 || c <= ' ' || c == 0x7f || c == '\\') {
+			return false;
+		}
+		out[i] = (char)tolower(c);
+	}
+	if (label == 0)
+		return false;
+	out[n] = '\0';
+	return true;
+}
+
+static bool
+question_matches(const ldns_pkt *reply, const ldns_pkt *query)
+{
+	ldns_rr_list *rq = ldns_pkt_question(reply);
+	ldns_rr_list *qq = ldns_pkt_question(query);
+
+	if (ldns_pkt_id(reply) != ldns_pkt_id(query) || !ldns_pkt_qr(reply))
+		return false;
+	/* Some servers send no question with an error rcode; accept that. */
+	if (rq == NULL || ldns_rr_list_rr_count(rq) == 0)
+		return true;
+	ldns_rr *a = ldns_rr_list_rr(rq, 0), *b = ldns_rr_list_rr(qq, 0);
+	return ldns_rr_get_type(a) == ldns_rr_get_type(b)
+	    && ldns_dname_compare(ldns_rr_owner(a), ldns_rr_owner(b)) == 0;
+}
+
+/* classify - fill res from a parsed reply; returns the TTL to cache it for */
+static uint32_t
+classify(ldns_pkt *pkt, ldns_rr_type type, struct dns_result *res)
+{
+	uint32_t ttl = 0;
+
+	res->pkt = pkt;
+	switch (ldns_pkt_get_rcode(pkt)) {
+	case LDNS_RCODE_NOERROR:
+		res->rrs = ldns_pkt_rr_list_by_type(pkt, type, LDNS_SECTION_ANSWER);
+		if (res->rrs && ldns_rr_list_rr_count(res->rrs) > 0) {
+			res->status = DNS_ANSWER;
+			ttl = UINT32_MAX;
+			for (size_t i = 0; i < ldns_rr_list_rr_count(res->rrs); i++) {
+				uint32_t t = ldns_rr_ttl(ldns_rr_list_rr(res->rrs, i));
+				ttl = t < ttl ? t : ttl;
+			}
+			return ttl;
+		}
+		res->status = DNS_NODATA;
+		break;
+	case LDNS_RCODE_NXDOMAIN:
+		res->status = DNS_NXDOMAIN;
+		break;
+	default:
+		res->status = DNS_TEMPFAIL;
+		res->reason = "server failure";
+		return 0;
+	}
+	/* RFC 2308 section 5: negative TTL = min(SOA TTL, SOA MINIMUM). */
+	ldns_rr_list *soa = ldns_pkt_rr_list_by_type(pkt, LDNS_RR_TYPE_SOA, LDNS_SECTION_AUTHORITY);
+	if (soa && ldns_rr_list_rr_count(soa) > 0) {
+		ldns_rr *rr = ldns_rr_list_rr(soa, 0);
+		ldns_rdf *min = ldns_rr_rdf(rr, 6);
+		ttl = ldns_rr_ttl(rr);
+		if (min && ldns_rdf_size(min) == 4 && ldns_rdf2native_int32(min) < ttl)
+			ttl = ldns_rdf2native_int32(min);
+	}
+	ldns_rr_list_deep_free(soa);
+	return ttl;
+}
+
+static const char *
+rcode_reason(ldns_pkt_rcode rcode)
+{
+	switch (rcode) {
+	case LDNS_RCODE_SERVFAIL: return "SERVFAIL";
+	case LDNS_RCODE_REFUSED: return "REFUSED";
+	case LDNS_RCODE_FORMERR: return "FORMERR";
+	case LDNS_RCODE_NOTIMPL: return "NOTIMP";
+	default: return "bad rcode";
+	}
+}
+
+/* exchange - one try against one server: UDP, then TCP if truncated */
+static ldns_pkt *
+exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
+	 ldns_buffer *qbin, const char **reason)
+{
+	struct timeval tv = { .tv_sec = dns->timeout_sec, .tv_usec = 0 };
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	ldns_pkt *reply = NULL;
+
+	if (ldns_udp_send(&wire, qbin, &srv->addr, srv->addr_len, tv, &len) != LDNS_STATUS_OK) {
+		*reason = "timeout";
+		return NULL;
+	}
+	if (ldns_wire2pkt(&reply, wire, len) != LDNS_STATUS_OK || !question_matches(reply, query)) {
+		*reason = "garbled reply";
+		ldns_pkt_free(reply);
+		free(wire);
+		return NULL;
+	}
+	free(wire);
+	if (!ldns_pkt_tc(reply))
+		return reply;
+	ldns_pkt_free(reply);
+	reply = NULL;
+	if (ldns_tcp_send(&wire, qbin, &srv->addr, srv->addr_len, tv, &len) != LDNS_STATUS_OK) {
+		*reason = "TCP timeout";
+		return NULL;
+	}
+	if (ldns_wire2pkt(&reply, wire, len) != LDNS_STATUS_OK || !question_matches(reply, query)) {
+		*reason = "garbled TCP reply";
+		ldns_pkt_free(reply);
+		reply = NULL;
+	}
+	free(wire);
+	return reply;
+}
+
+/* resolve - ask the servers in turn until one gives a usable reply */
+static ldns_pkt *
+resolve(const struct dns *dns, const char *name, ldns_rr_type type, const char **reason)
+{
+	ldns_rdf *qname = ldns_dname_new_frm_str(name);
+	ldns_pkt *query, *reply = NULL;
+	ldns_buffer *qbin;
+
+	*reason = "no nameserver";
+	if (qname == NULL) {
+		*reason = "bad name";
+		return NULL;
+	}
+	query = ldns_pkt_query_new(qname, type, LDNS_RR_CLASS_IN, LDNS_RD);
+	if (query == NULL)
+		return NULL;
+	ldns_pkt_set_edns_udp_size(query, DNS_EDNS_BUFSIZE);
+	qbin = ldns_buffer_new(LDNS_MIN_BUFLEN);
+	for (int round = 0; round <= dns->retries && reply == NULL; round++) {
+		for (int i = 0; i < dns->n_servers && reply == NULL; i++) {
+			ldns_pkt_set_random_id(query);
+			ldns_buffer_clear(qbin);
+			if (ldns_pkt2buffer_wire(qbin, query) != LDNS_STATUS_OK) {
+				*reason = "cannot build query";
+				goto out;
+			}
+			reply = exchange(dns, &dns->servers[i], query, qbin, reason);
+			if (reply == NULL)
+				continue;
+			ldns_pkt_rcode rc = ldns_pkt_get_rcode(reply);
+			if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
+				*reason = rcode_reason(rc);
+				ldns_pkt_free(reply);
+				reply = NULL;
+			}
+		}
+	}
+out:
+	ldns_buffer_free(qbin);
+	ldns_pkt_free(query);
+	return reply;
+}
+
+static void
+cache_store(struct dns *dns, const char *name, ldns_rr_type type, ldns_pkt *pkt, uint32_t ttl)
+{
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	if (dns->cache == NULL || ttl == 0)
+		return;
+	if (pkt == NULL) {
+		dnscache_put(dns->cache, name, (uint16_t)type, NULL, 0, ttl, time(NULL));
+		return;
+	}
+	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK)
+		dnscache_put(dns->cache, name, (uint16_t)type, wire, len, ttl, time(NULL));
+	free(wire);
+}
+
+/* dns_query - look up (name, type); res must be freed with dns_result_free */
+void
+dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_result *res)
+{
+	char norm[DNS_MAX_NAME + 2];
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	ldns_pkt *pkt = NULL;
+	const char *reason = NULL;
+
+	memset(res, 0, sizeof(*res));
+	if (!normalize_name(name, norm)) {
+		/* A name that cannot be asked cannot exist. */
+		res->status = DNS_NXDOMAIN;
+		res->reason = "invalid name";
+		return;
+	}
+	switch (dnscache_get(dns->cache, norm, (uint16_t)type, &wire, &len, time(NULL))) {
+	case 1:
+		if (ldns_wire2pkt(&pkt, wire, len) == LDNS_STATUS_OK) {
+			free(wire);
+			classify(pkt, type, res);
+			res->from_cache = true;
+			return;
+		}
+		free(wire);
+		break;
+	case 2:
+		res->status = DNS_TEMPFAIL;
+		res->reason = "recent failure (cached)";
+		res->from_cache = true;
+		return;
+	}
+	pkt = resolve(dns, norm, type, &reason);
+	if (pkt == NULL) {
+		res->status = DNS_TEMPFAIL;
+		res->reason = reason;
+		cache_store(dns, norm, type, NULL, DNSCACHE_TEMPFAIL_TTL);
+		return;
+	}
+	cache_store(dns, norm, type, pkt, classify(pkt, type, res));
+}
+
+/* dns_result_free - release the reply */
+void
+dns_result_free(struct dns_result *res)
+{
+	ldns_rr_list_deep_free(res->rrs);
+	ldns_pkt_free(res->pkt);
+	memset(res, 0, sizeof(*res));
+}
+
+/* dns_txt_strings - each TXT record's character-strings joined with no separator */
+size_t
+dns_txt_strings(const struct dns_result *res, char ***out)
+{
+	size_t n = res->rrs ? ldns_rr_list_rr_count(res->rrs) : 0;
+	char **strings = xcalloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(res->rrs, i);
+		struct buf b;
+		buf_init(&b);
+		for (size_t j = 0; j < ldns_rr_rd_count(rr); j++) {
+			ldns_rdf *rdf = ldns_rr_rdf(rr, j);
+			const uint8_t *d = ldns_rdf_data(rdf);
+			size_t sz = ldns_rdf_size(rdf);
+			if (sz == 0 || (size_t)d[0] + 1 > sz)
+				continue;
+			for (size_t k = 1; k <= d[0]; k++)
+				/* A NUL would cut the C string short; keep it visible as a
+				 * control character so parsers reject the record instead. */
+				buf_addc(&b, d[k] ? (char)d[k] : '\x01');
+		}
+		strings[i] = buf_steal(&b);
+	}
+	*out = strings;
+	return n;
+}
+
+/* dns_strings_free - free what dns_txt_strings returned */
+void
+dns_strings_free(char **strings, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(strings[i]);
+	free(strings);
+}

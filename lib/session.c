@@ -1,0 +1,333 @@
+/*
+ * session - drive the checks for one connection and decide the verdict.
+ *
+ * SPF runs when MAIL FROM arrives (the identity is known then); headers are
+ * scanned for forged Authentication-Results; eom turns results into the
+ * header, the action and the SMTP reply. Per-message state is dropped at
+ * the next MAIL FROM, at abort and after eom; per-connection state
+ * (client, HELO) lives until session_free.
+ */
+#include "session.h"
+#include "authres.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+
+struct session {
+	const struct config *cfg;
+	struct dns *dns;
+	/* connection */
+	char *client_ip;
+	struct ipaddr ip;
+	bool ip_ok;
+	char *client_name;
+	char *helo;
+	/* message */
+	char *queue_id;
+	char *mail_from;		/* NULL until MAIL FROM; "" for the null sender */
+	struct spf_outcome spf_mailfrom, spf_helo;
+	bool spf_mailfrom_done, spf_helo_done;
+	size_t n_ar_seen;
+	size_t *ar_ours;		/* indexes of A-R fields claiming our id */
+	size_t n_ar_ours, cap_ar_ours;
+};
+
+/* session_new - a connection's state; cfg and dns must outlive it */
+struct session *
+session_new(const struct config *cfg, struct dns *dns)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	s->cfg = cfg;
+	s->dns = dns;
+	return s;
+}
+
+static void
+message_reset(struct session *s)
+{
+	free(s->queue_id);
+	free(s->mail_from);
+	s->queue_id = NULL;
+	s->mail_from = NULL;
+	spf_outcome_free(&s->spf_mailfrom);
+	spf_outcome_free(&s->spf_helo);
+	s->spf_mailfrom_done = s->spf_helo_done = false;
+	s->n_ar_seen = s->n_ar_ours = 0;
+}
+
+
+/* session_free - everything */
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	message_reset(s);
+	free(s->ar_ours);
+	free(s->client_ip);
+	free(s->client_name);
+	free(s->helo);
+	free(s);
+}
+
+static char *
+dup_clean(const char *text, size_t max)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_add(&b, text, strnlen(text, max));
+	return buf_steal(&b);
+}
+
+/* session_connect - the client's address (text) and its name, if known */
+void
+session_connect(struct session *s, const char *client_ip, const char *client_name)
+{
+	free(s->client_ip);
+	free(s->client_name);
+	s->client_ip = xstrdup(client_ip ? client_ip : "");
+	s->client_name = client_name ? dup_clean(client_name, 255) : NULL;
+	s->ip_ok = client_ip && ipaddr_parse(client_ip, &s->ip);
+}
+
+/* session_helo - the HELO/EHLO argument (a later one replaces it) */
+void
+session_helo(struct session *s, const char *helo)
+{
+	free(s->helo);
+	/* An overlong HELO is no domain; keep enough to show in the header. */
+	s->helo = dup_clean(helo ? helo : "", 512);
+}
+
+/* session_unbracket - "<a@b>" or " a@b " -> "a@b"; ESMTP parameters are not passed here */
+char *
+session_unbracket(const char *path)
+{
+	const char *p = path;
+	size_t n;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	n = strlen(p);
+	while (n > 0 && isspace((unsigned char)p[n - 1]))
+		n--;
+	if (n >= 2 && p[0] == '<' && p[n - 1] == '>')
+		p++, n -= 2;
+	if (n > 0 && p[0] == '@') {	/* RFC 5321 source route: @a,@b:user@host */
+		const char *colon = memchr(p, ':', n);
+		if (colon) {
+			n -= (size_t)(colon + 1 - p);
+			p = colon + 1;
+		}
+	}
+	return xstrndup(p, n > 1024 ? 1024 : n);
+}
+
+static void
+run_spf(struct session *s)
+{
+	struct spf_request req = {
+		.ip = s->ip,
+		.helo = s->helo ? s->helo : "",
+		.sender = s->mail_from,
+		.receiver = s->cfg->authserv_id,
+	};
+
+	if (!s->ip_ok) {
+		/* A client without an IP (local submission) has nothing to authorise. */
+		s->spf_mailfrom.result = SPF_NONE;
+		s->spf_mailfrom.reason = xstrdup("no client IP address");
+		s->spf_mailfrom_done = true;
+		return;
+	}
+	spf_check(s->dns, &req, SPF_ID_MAILFROM, &s->spf_mailfrom);
+	s->spf_mailfrom_done = true;
+	if (s->cfg->spf_helo && s->mail_from[0] != '\0') {
+		spf_check(s->dns, &req, SPF_ID_HELO, &s->spf_helo);
+		s->spf_helo_done = true;
+	}
+}
+
+/* session_mail_from - start a message: the envelope sender, "" for <> */
+void
+session_mail_from(struct session *s, const char *address)
+{
+	message_reset(s);
+	s->mail_from = session_unbracket(address ? address : "");
+	run_spf(s);
+}
+
+/* session_header - one header field as received */
+void
+session_header(struct session *s, const char *name, const char *value)
+{
+	if (strcasecmp(name, "Authentication-Results") != 0)
+		return;
+	s->n_ar_seen++;
+	if (!authres_is_ours(value, s->cfg->authserv_id))
+		return;
+	if (s->n_ar_ours == s->cap_ar_ours) {
+		s->cap_ar_ours = s->cap_ar_ours ? s->cap_ar_ours * 2 : 4;
+		s->ar_ours = xrealloc(s->ar_ours, s->cap_ar_ours * sizeof(size_t));
+	}
+	s->ar_ours[s->n_ar_ours++] = s->n_ar_seen;
+}
+
+/* session_eoh - end of headers */
+void
+session_eoh(struct session *s)
+{
+	(void)s;
+}
+
+/* session_body - a body chunk (no check needs the body yet) */
+void
+session_body(struct session *s, const void *data, size_t len)
+{
+	(void)s, (void)data, (void)len;
+}
+
+/* session_abort - the MTA dropped the message */
+void
+session_abort(struct session *s)
+{
+	message_reset(s);
+}
+
+/* session_set_queue_id - for the log line */
+void
+session_set_queue_id(struct session *s, const char *queue_id)
+{
+	free(s->queue_id);
+	s->queue_id = queue_id ? dup_clean(queue_id, 64) : NULL;
+}
+
+static void
+add_spf(struct authres *ar, const struct spf_outcome *o, const char *prop, const char *value)
+{
+	authres_add(ar, "spf", spf_result_name(o->result), o->reason);
+	authres_prop(ar, prop, value);
+}
+
+static void
+build_authres(struct session *s, struct verdict *v)
+{
+	struct authres ar;
+	bool null_sender = s->mail_from == NULL || s->mail_from[0] == '\0';
+
+	authres_begin(&ar, s->cfg->authserv_id);
+	if (s->spf_mailfrom_done) {
+		if (null_sender)
+			add_spf(&ar, &s->spf_mailfrom, "smtp.helo", s->helo ? s->helo : "");
+		else
+			add_spf(&ar, &s->spf_mailfrom, "smtp.mailfrom", s->mail_from);
+	}
+	if (s->spf_helo_done)
+		add_spf(&ar, &s->spf_helo, "smtp.helo", s->helo ? s->helo : "");
+	v->auth_results = authres_finish(&ar);
+}
+
+static void
+set_reply(struct verdict *v, enum verdict_action action, const char *code,
+	  const char *xcode, const char *fmt_head, const char *detail)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, fmt_head);
+	if (detail && *detail) {
+		buf_adds(&b, ": ");
+		authres_sanitize(&b, detail, 300);
+	}
+	v->action = action;
+	v->smtp_code = code;
+	v->smtp_xcode = xcode;
+	v->reply_text = buf_steal(&b);
+}
+
+static void
+decide(struct session *s, struct verdict *v)
+{
+	const struct spf_outcome *spf = &s->spf_mailfrom;
+
+	v->action = ACTION_ACCEPT;
+	if (!s->spf_mailfrom_done)
+		return;
+	if (spf->result == SPF_FAIL && s->cfg->spf_reject_fail) {
+		struct buf head;
+		buf_init(&head);
+		buf_adds(&head, "SPF check failed for ");
+		authres_sanitize(&head, spf->domain ? spf->domain : "", 200);
+		set_reply(v, ACTION_REJECT, "550", "5.7.23", head.data, spf->explanation);
+		buf_free(&head);
+	} else if (spf->result == SPF_TEMPERROR && s->cfg->tempfail_on_dns_error) {
+		set_reply(v, ACTION_TEMPFAIL, "451", "4.7.24",
+			  "Temporary DNS error during SPF check, try again later", spf->reason);
+	}
+}
+
+static void
+build_summary(struct session *s, struct verdict *v)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, s->queue_id ? s->queue_id : "NOQUEUE");
+	buf_adds(&b, ": client=");
+	authres_sanitize(&b, s->client_ip ? s->client_ip : "unknown", 64);
+	buf_adds(&b, " helo=");
+	authres_sanitize(&b, s->helo ? s->helo : "", 100);
+	buf_adds(&b, " from=<");
+	authres_sanitize(&b, s->mail_from ? s->mail_from : "", 200);
+	buf_addc(&b, '>');
+	if (s->spf_mailfrom_done)
+		buf_printf(&b, " spf=%s", spf_result_name(s->spf_mailfrom.result));
+	if (s->spf_helo_done)
+		buf_printf(&b, " spf_helo=%s", spf_result_name(s->spf_helo.result));
+	if (s->n_ar_ours)
+		buf_printf(&b, " removed_forged_ar=%zu", s->n_ar_ours);
+	buf_printf(&b, " action=%s", verdict_action_name(v->action));
+	if (v->reply_text)
+		buf_printf(&b, " reply=\"%s %s %s\"", v->smtp_code, v->smtp_xcode, v->reply_text);
+	v->summary = buf_steal(&b);
+}
+
+/* session_eom - the verdict for the current message; resets message state */
+void
+session_eom(struct session *s, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	build_authres(s, v);
+	decide(s, v);
+	if (s->n_ar_ours) {
+		v->n_delete = s->n_ar_ours;
+		v->delete_ar = xcalloc(s->n_ar_ours, sizeof(size_t));
+		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
+	}
+	build_summary(s, v);
+	message_reset(s);
+}
+
+/* verdict_free - release */
+void
+verdict_free(struct verdict *v)
+{
+	free(v->auth_results);
+	free(v->reply_text);
+	free(v->delete_ar);
+	free(v->summary);
+	memset(v, 0, sizeof(*v));
+}
+
+/* verdict_action_name - accept, reject, quarantine or tempfail */
+const char *
+verdict_action_name(enum verdict_action a)
+{
+	static const char *const names[] = { "accept", "reject", "quarantine", "tempfail" };
+	return names[a];
+}

@@ -1,0 +1,254 @@
+/*
+ * callbacks - thin: fetch the session with smfi_getpriv, call lib/, map
+ * the result to an sfsistat. eom applies the verdict; it computes nothing.
+ */
+#include "callbacks.h"
+#include "log.h"
+#include "../lib/session.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define FOLD_WIDTH 78
+
+static const struct config *milter_cfg;
+static struct dns *milter_dns;
+
+/* callbacks_init - the shared, read-only state every connection uses */
+void
+callbacks_init(const struct config *cfg, struct dns *dns)
+{
+	milter_cfg = cfg;
+	milter_dns = dns;
+}
+
+static struct session *
+get_session(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	       unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+	       unsigned long *pf3)
+{
+	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	/* Skip the steps no check needs yet. */
+	const unsigned long steps = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOBODY;
+
+	(void)ctx, (void)f2, (void)f3;
+	*pf0 = f0 & actions;
+	*pf1 = f1 & steps;
+	*pf2 = 0;
+	*pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+static void
+addr_text(const struct sockaddr *sa, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)size);
+}
+
+static sfsistat
+mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	struct session *s = session_new(milter_cfg, milter_dns);
+
+	addr_text(hostaddr, ip, sizeof(ip));
+	session_connect(s, ip[0] ? ip : NULL, hostname);
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+		session_free(s);
+		log_error("cannot attach session state; accepting unchecked");
+		return SMFIS_ACCEPT;
+	}
+	log_debug("connect from %s [%s]", hostname ? hostname : "unknown", ip);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_helo(SMFICTX *ctx, char *helo)
+{
+	struct session *s = get_session(ctx);
+
+	if (s)
+		session_helo(s, helo);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session *s = get_session(ctx);
+
+	if (s == NULL)
+		return SMFIS_ACCEPT;
+	session_mail_from(s, argv[0]);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct session *s = get_session(ctx);
+
+	if (s)
+		session_header(s, name, value);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_eoh(SMFICTX *ctx)
+{
+	struct session *s = get_session(ctx);
+
+	if (s)
+		session_eoh(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct session *s = get_session(ctx);
+
+	if (s)
+		session_body(s, data, len);
+	return SMFIS_CONTINUE;
+}
+
+/* callbacks_fold - break after "; " once a line would pass FOLD_WIDTH */
+char *
+callbacks_fold(const char *name, const char *value)
+{
+	struct buf b;
+	size_t col = strlen(name) + 2;
+	const char *p = value;
+
+	buf_init(&b);
+	while (*p) {
+		const char *next = strstr(p, "; ");
+		size_t n = next ? (size_t)(next - p) + 1 : strlen(p);
+		if (col + n > FOLD_WIDTH && p != value) {
+			buf_adds(&b, "\n\t");
+			col = 8;
+		} else if (p != value) {
+			buf_addc(&b, ' ');
+			col++;
+		}
+		buf_add(&b, p, n);
+		col += n;
+		p += n;
+		if (*p == ' ')
+			p++;
+	}
+	return buf_steal(&b);
+}
+
+/* reply_escape - libmilter treats '%' in reply text as a format character */
+static char *
+reply_escape(const char *text)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (; *text; text++) {
+		if (*text == '%')
+			buf_addc(&b, '%');
+		buf_addc(&b, *text);
+	}
+	return buf_steal(&b);
+}
+
+static sfsistat
+apply_verdict(SMFICTX *ctx, const struct verdict *v)
+{
+	/* Highest index first, so earlier deletions do not renumber later ones. */
+	for (size_t i = v->n_delete; i > 0; i--)
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)v->delete_ar[i - 1], NULL)
+		    != MI_SUCCESS)
+			log_warning("cannot delete forged Authentication-Results #%zu",
+				    v->delete_ar[i - 1]);
+	char *folded = callbacks_fold("Authentication-Results", v->auth_results);
+	if (smfi_insheader(ctx, 0, "Authentication-Results", folded) != MI_SUCCESS)
+		log_warning("cannot add Authentication-Results");
+	free(folded);
+	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL) {
+		char *text = reply_escape(v->reply_text ? v->reply_text : "");
+		smfi_setreply(ctx, (char *)v->smtp_code, (char *)v->smtp_xcode, text);
+		free(text);
+		return v->action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	}
+	if (v->action == ACTION_QUARANTINE)
+		smfi_quarantine(ctx, v->reply_text ? v->reply_text : "authmilter policy");
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	struct session *s = get_session(ctx);
+	struct verdict v;
+	sfsistat rc;
+
+	if (s == NULL)
+		return SMFIS_ACCEPT;
+	session_set_queue_id(s, smfi_getsymval(ctx, "i"));
+	session_eom(s, &v);
+	rc = apply_verdict(ctx, &v);
+	if (v.action == ACTION_ACCEPT)
+		log_info("%s", v.summary);
+	else
+		log_warning("%s", v.summary);
+	verdict_free(&v);
+	return rc;
+}
+
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+	struct session *s = get_session(ctx);
+
+	if (s)
+		session_abort(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+	session_free(get_session(ctx));
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc callbacks_desc = {
+	.xxfi_name = "authmilter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = mlfi_connect,
+	.xxfi_helo = mlfi_helo,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = NULL,
+	.xxfi_header = mlfi_header,
+	.xxfi_eoh = mlfi_eoh,
+	.xxfi_body = mlfi_body,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_unknown = NULL,
+	.xxfi_data = NULL,
+	.xxfi_negotiate = mlfi_negotiate,
+};

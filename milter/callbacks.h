@@ -1,0 +1,17 @@
+/*
+ * callbacks - libmilter callbacks: translate between the MTA and lib/session.
+ */
+#ifndef AUTHMILTER_CALLBACKS_H
+#define AUTHMILTER_CALLBACKS_H
+
+#include <libmilter/mfapi.h>
+#include "../lib/config.h"
+#include "../lib/dns.h"
+
+void callbacks_init(const struct config *cfg, struct dns *dns);
+extern struct smfiDesc callbacks_desc;
+
+/* fold an A-R value at "; " so no line runs past 78 columns */
+char *callbacks_fold(const char *name, const char *value);
+
+#endif

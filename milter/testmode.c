@@ -1,0 +1,127 @@
+/*
+ * testmode - feed a message file through the session object.
+ *
+ * The file is read as the MTA would pass it: header fields (unfolded
+ * continuation lines kept with their line breaks), then the body in
+ * chunks. Output is the contract: one header per line, unfolded, then
+ * action=. The SMTP reply of a reject or tempfail goes to stderr.
+ */
+#include "testmode.h"
+#include "../lib/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TESTMODE_BODY_CHUNK 65536
+
+static void
+strip_eol(struct buf *line)
+{
+	while (line->len > 0 && (line->data[line->len - 1] == '\n' || line->data[line->len - 1] == '\r'))
+		line->data[--line->len] = '\0';
+}
+
+/* read_line - one line including its end; false at EOF */
+static bool
+read_line(FILE *fp, struct buf *line)
+{
+	int c;
+
+	buf_reset(line);
+	while ((c = getc(fp)) != EOF) {
+		buf_addc(line, (char)c);
+		if (c == '\n')
+			break;
+	}
+	return line->len > 0;
+}
+
+static void
+flush_header(struct session *s, struct buf *field)
+{
+	char *colon;
+
+	if (field->len == 0)
+		return;
+	colon = memchr(field->data, ':', field->len);
+	if (colon) {
+		*colon = '\0';
+		char *value = colon + 1;
+		/* libmilter strips the one space after the colon, as we do */
+		if (*value == ' ')
+			value++;
+		session_header(s, field->data, value);
+	}
+	buf_reset(field);
+}
+
+/* feed_message - headers, eoh, body */
+static void
+feed_message(struct session *s, FILE *fp)
+{
+	struct buf line, field;
+	bool in_headers = true;
+
+	buf_init(&line);
+	buf_init(&field);
+	while (in_headers && read_line(fp, &line)) {
+		strip_eol(&line);
+		if (line.len == 0) {
+			in_headers = false;
+			break;
+		}
+		if ((line.data[0] == ' ' || line.data[0] == '\t') && field.len > 0) {
+			buf_addc(&field, '\n');
+			buf_add(&field, line.data, line.len);
+			continue;
+		}
+		flush_header(s, &field);
+		buf_add(&field, line.data, line.len);
+	}
+	flush_header(s, &field);
+	session_eoh(s);
+	char *chunk = xmalloc(TESTMODE_BODY_CHUNK);
+	size_t n;
+	while ((n = fread(chunk, 1, TESTMODE_BODY_CHUNK, fp)) > 0)
+		session_body(s, chunk, n);
+	free(chunk);
+	buf_free(&line);
+	buf_free(&field);
+}
+
+/* testmode_run - exit status 0 when evaluation ran */
+int
+testmode_run(const struct config *cfg, struct dns *dns, const struct testmode_args *args)
+{
+	struct session *s;
+	struct verdict v;
+	FILE *fp;
+
+	fp = strcmp(args->message_file, "-") == 0 ? stdin : fopen(args->message_file, "rb");
+	if (fp == NULL) {
+		fprintf(stderr, "authmilter: %s: %s\n", args->message_file, strerror(errno));
+		return 2;
+	}
+	s = session_new(cfg, dns);
+	session_connect(s, args->client_ip, NULL);
+	if (args->helo)
+		session_helo(s, args->helo);
+	session_mail_from(s, args->sender ? args->sender : "");
+	feed_message(s, fp);
+	if (fp != stdin)
+		fclose(fp);
+	session_eom(s, &v);
+	printf("Authentication-Results: %s\n", v.auth_results);
+	printf("action=%s\n", verdict_action_name(v.action));
+	if (v.reply_text)
+		fprintf(stderr, "authmilter: reply: %s %s %s\n", v.smtp_code, v.smtp_xcode,
+			v.reply_text);
+	for (size_t i = 0; i < v.n_delete; i++)
+		fprintf(stderr, "authmilter: would delete Authentication-Results #%zu\n",
+			v.delete_ar[i]);
+	verdict_free(&v);
+	session_free(s);
+	return 0;
+}

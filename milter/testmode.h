@@ -1,0 +1,20 @@
+/*
+ * testmode - evaluate one message file exactly as the milter would and
+ * print the header fields to add, then "action=...". (DESIGN contract 3)
+ */
+#ifndef AUTHMILTER_TESTMODE_H
+#define AUTHMILTER_TESTMODE_H
+
+#include "../lib/config.h"
+#include "../lib/dns.h"
+
+struct testmode_args {
+	const char *message_file;
+	const char *client_ip;
+	const char *helo;	/* NULL: no HELO given */
+	const char *sender;	/* NULL: null sender */
+};
+
+int testmode_run(const struct config *cfg, struct dns *dns, const struct testmode_args *args);
+
+#endif
