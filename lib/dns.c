@@ -165,7 +165,7 @@ normalize_name(const char *name, char out[DNS_MAX_NAME + 2])
 			if (label == 0)
 				return false;
 			label = 0;
-		} else if (++label > 63 || c <= ' ' || c == 0x7f || c == '\\') {
+		} else if (++label > 63) {
 			return false;
 		}
 		out[i] = (char)tolower(c);
@@ -284,11 +284,30 @@ exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
 	return reply;
 }
 
+/* presentation_name - escape every byte ldns would read as syntax as \\DDD */
+static ldns_rdf *
+presentation_name(const char *name)
+{
+	struct buf b;
+	ldns_rdf *rdf;
+
+	buf_init(&b);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (isalnum(*p) || *p == '.' || *p == '-' || *p == '_')
+			buf_addc(&b, (char)*p);
+		else
+			buf_printf(&b, "\\%03u", *p);
+	}
+	rdf = ldns_dname_new_frm_str(b.data);
+	buf_free(&b);
+	return rdf;
+}
+
 /* resolve - ask the servers in turn until one gives a usable reply */
 static ldns_pkt *
 resolve(const struct dns *dns, const char *name, ldns_rr_type type, const char **reason)
 {
-	ldns_rdf *qname = ldns_dname_new_frm_str(name);
+	ldns_rdf *qname = presentation_name(name);
 	ldns_pkt *query, *reply = NULL;
 	ldns_buffer *qbin;
 

@@ -89,11 +89,12 @@ ipaddr_format(const struct ipaddr *a, char out[IPADDR_TEXT_MAX])
 		snprintf(out, IPADDR_TEXT_MAX, "?");
 }
 
-/* ipaddr_dotted - SPF's %{i}: dotted quad, or 32 dot-separated nibbles for IPv6 */
+/* ipaddr_dotted - SPF's %{i}: dotted quad, or 32 dot-separated nibbles for IPv6
+ * (upper case, as in RFC 7208's own examples and the test suite) */
 void
 ipaddr_dotted(const struct ipaddr *a, char *out, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
 
 	if (a->family == AF_INET) {
