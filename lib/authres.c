@@ -9,6 +9,7 @@
 
 #define AUTHRES_MAX_VALUE 256
 #define AUTHRES_MAX_COMMENT 200
+#define AUTHRES_FOLD_WIDTH 78
 
 /* authres_sanitize - copy printable ASCII, replacing the rest with '?' */
 void
@@ -157,4 +158,32 @@ authres_is_ours(const char *value, const char *authserv_id)
 	char id[512];
 
 	return authres_id_of(value, id, sizeof(id)) && strcasecmp(id, authserv_id) == 0;
+}
+
+/* authres_fold - break after "; " once a line would pass AUTHRES_FOLD_WIDTH */
+char *
+authres_fold(const char *name, const char *value)
+{
+	struct buf b;
+	size_t col = strlen(name) + 2;
+	const char *p = value;
+
+	buf_init(&b);
+	while (*p) {
+		const char *next = strstr(p, "; ");
+		size_t n = next ? (size_t)(next - p) + 1 : strlen(p);
+		if (col + n > AUTHRES_FOLD_WIDTH && p != value) {
+			buf_adds(&b, "\n\t");
+			col = 8;
+		} else if (p != value) {
+			buf_addc(&b, ' ');
+			col++;
+		}
+		buf_add(&b, p, n);
+		col += n;
+		p += n;
+		if (*p == ' ')
+			p++;
+	}
+	return buf_steal(&b);
 }

@@ -24,6 +24,9 @@ void authres_add(struct authres *ar, const char *method, const char *result,
 void authres_prop(struct authres *ar, const char *ptype_property, const char *value);
 char *authres_finish(struct authres *ar);
 
+/* fold at "; " (LF + TAB) so no line passes 78 columns, for the MTA */
+char *authres_fold(const char *name, const char *value);
+
 /* the authserv-id of an existing header value; false if it has none */
 bool authres_id_of(const char *value, char *out, size_t size);
 bool authres_is_ours(const char *value, const char *authserv_id);

@@ -284,7 +284,7 @@ exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
 	return reply;
 }
 
-/* presentation_name - escape every byte ldns would read as syntax as \\DDD */
+/* presentation_name - escape every byte ldns would read as syntax as \DDD */
 static ldns_rdf *
 presentation_name(const char *name)
 {

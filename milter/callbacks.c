@@ -4,6 +4,7 @@
  */
 #include "callbacks.h"
 #include "log.h"
+#include "../lib/authres.h"
 #include "../lib/session.h"
 
 #include <arpa/inet.h>
@@ -11,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#define FOLD_WIDTH 78
 
 static const struct config *milter_cfg;
 static struct dns *milter_dns;
@@ -129,34 +128,6 @@ mlfi_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	return SMFIS_CONTINUE;
 }
 
-/* callbacks_fold - break after "; " once a line would pass FOLD_WIDTH */
-char *
-callbacks_fold(const char *name, const char *value)
-{
-	struct buf b;
-	size_t col = strlen(name) + 2;
-	const char *p = value;
-
-	buf_init(&b);
-	while (*p) {
-		const char *next = strstr(p, "; ");
-		size_t n = next ? (size_t)(next - p) + 1 : strlen(p);
-		if (col + n > FOLD_WIDTH && p != value) {
-			buf_adds(&b, "\n\t");
-			col = 8;
-		} else if (p != value) {
-			buf_addc(&b, ' ');
-			col++;
-		}
-		buf_add(&b, p, n);
-		col += n;
-		p += n;
-		if (*p == ' ')
-			p++;
-	}
-	return buf_steal(&b);
-}
-
 /* reply_escape - libmilter treats '%' in reply text as a format character */
 static char *
 reply_escape(const char *text)
@@ -181,7 +152,7 @@ apply_verdict(SMFICTX *ctx, const struct verdict *v)
 		    != MI_SUCCESS)
 			log_warning("cannot delete forged Authentication-Results #%zu",
 				    v->delete_ar[i - 1]);
-	char *folded = callbacks_fold("Authentication-Results", v->auth_results);
+	char *folded = authres_fold("Authentication-Results", v->auth_results);
 	if (smfi_insheader(ctx, 0, "Authentication-Results", folded) != MI_SUCCESS)
 		log_warning("cannot add Authentication-Results");
 	free(folded);

@@ -11,7 +11,4 @@
 void callbacks_init(const struct config *cfg, struct dns *dns);
 extern struct smfiDesc callbacks_desc;
 
-/* fold an A-R value at "; " so no line runs past 78 columns */
-char *callbacks_fold(const char *name, const char *value);
-
 #endif

@@ -1,0 +1,145 @@
+/*
+ * t_authres - building our header safely and recognising forged ones.
+ */
+#include "testutil.h"
+#include "../../lib/authres.h"
+
+START_TEST(test_build)
+{
+	struct authres ar;
+	char *v;
+
+	authres_begin(&ar, "mx.example.net");
+	authres_add(&ar, "spf", "pass", "example.com matched ip4:192.0.2.0/24");
+	authres_prop(&ar, "smtp.mailfrom", "user@example.com");
+	v = authres_finish(&ar);
+	ck_assert_str_eq(v, "mx.example.net; spf=pass (example.com matched ip4:192.0.2.0/24) "
+			    "smtp.mailfrom=user@example.com");
+	free(v);
+}
+END_TEST
+
+START_TEST(test_none)
+{
+	struct authres ar;
+	char *v;
+
+	authres_begin(&ar, "mx");
+	v = authres_finish(&ar);
+	ck_assert_str_eq(v, "mx; none");
+	free(v);
+}
+END_TEST
+
+/* hostile values: quoting, comment breaking, CR/LF and 8-bit bytes */
+static const struct {
+	const char *value;
+	const char *comment;
+	const char *expect;
+} escape_cases[] = {
+	{ "a b@example.com", NULL, "x; spf=none smtp.mailfrom=\"a b@example.com\"" },
+	{ "\"q\\\"@example.com", NULL, "x; spf=none smtp.mailfrom=\"\\\"q\\\\\\\"@example.com\"" },
+	{ "x@example.com\r\nX-Evil: 1", NULL, "x; spf=none smtp.mailfrom=\"x@example.com??X-Evil: 1\"" },
+	{ "caf\xc3\xa9@example.com", NULL, "x; spf=none smtp.mailfrom=\"caf??@example.com\"" },
+	{ "", NULL, "x; spf=none smtp.mailfrom=\"\"" },
+	{ "a@b", "x) dkim=pass (y", "x; spf=none (x\\) dkim=pass \\(y) smtp.mailfrom=a@b" },
+	{ "a@b", "back\\slash\n", "x; spf=none (back\\\\slash?) smtp.mailfrom=a@b" },
+};
+
+START_TEST(test_escaping)
+{
+	struct authres ar;
+	char *v;
+
+	authres_begin(&ar, "x");
+	authres_add(&ar, "spf", "none", escape_cases[_i].comment);
+	authres_prop(&ar, "smtp.mailfrom", escape_cases[_i].value);
+	v = authres_finish(&ar);
+	ck_assert_str_eq(v, escape_cases[_i].expect);
+	free(v);
+}
+END_TEST
+
+START_TEST(test_long_values_capped)
+{
+	struct authres ar;
+	char big[5000], *v;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	authres_begin(&ar, "x");
+	authres_add(&ar, "spf", "none", big);
+	authres_prop(&ar, "smtp.mailfrom", big);
+	v = authres_finish(&ar);
+	ck_assert_uint_lt(strlen(v), 600);
+	free(v);
+}
+END_TEST
+
+static const struct {
+	const char *header;
+	const char *id;
+	bool ours;
+} id_cases[] = {
+	{ "mx.example.net; spf=pass smtp.mailfrom=a@b", "mx.example.net", true },
+	{ "MX.Example.NET; spf=pass", "MX.Example.NET", true },
+	{ " (comment) mx.example.net ; none", "mx.example.net", true },
+	{ "\"mx.example.net\"; none", "mx.example.net", true },
+	{ "mx.example.net 1; none", "mx.example.net", true },
+	{ "mx.example.net.evil; spf=pass", "mx.example.net.evil", false },
+	{ "other.example; spf=pass (mx.example.net)", "other.example", false },
+	{ "evil.mx.example.net; spf=pass", "evil.mx.example.net", false },
+};
+
+START_TEST(test_authserv_id)
+{
+	char id[256];
+
+	ck_assert(authres_id_of(id_cases[_i].header, id, sizeof(id)));
+	ck_assert_str_eq(id, id_cases[_i].id);
+	ck_assert(authres_is_ours(id_cases[_i].header, "mx.example.net") == id_cases[_i].ours);
+}
+END_TEST
+
+START_TEST(test_no_id)
+{
+	char id[16];
+
+	ck_assert(!authres_id_of("", id, sizeof(id)));
+	ck_assert(!authres_id_of("  (only a comment)  ", id, sizeof(id)));
+	ck_assert(!authres_is_ours("; spf=pass", "mx"));
+}
+END_TEST
+
+START_TEST(test_fold)
+{
+	char *f = authres_fold("Authentication-Results",
+		"mx.example.net; spf=pass (example.com matched ip4:192.0.2.0/24) "
+		"smtp.mailfrom=user@example.com; spf=none (no SPF record) smtp.helo=mail.example.com");
+
+	ck_assert_str_eq(f, "mx.example.net;\n\tspf=pass (example.com matched ip4:192.0.2.0/24) "
+			    "smtp.mailfrom=user@example.com;\n\tspf=none (no SPF record) "
+			    "smtp.helo=mail.example.com");
+	free(f);
+	f = authres_fold("Authentication-Results", "mx; none");
+	ck_assert_str_eq(f, "mx; none");
+	free(f);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("authres");
+	TCase *tc = tcase_create("authres");
+
+	tcase_add_test(tc, test_build);
+	tcase_add_test(tc, test_none);
+	tcase_add_loop_test(tc, test_escaping, 0, sizeof(escape_cases) / sizeof(escape_cases[0]));
+	tcase_add_test(tc, test_long_values_capped);
+	tcase_add_loop_test(tc, test_authserv_id, 0, sizeof(id_cases) / sizeof(id_cases[0]));
+	tcase_add_test(tc, test_no_id);
+	tcase_add_test(tc, test_fold);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

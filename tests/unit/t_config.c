@@ -1,0 +1,202 @@
+/*
+ * t_config - every way a conf file can be right or wrong.
+ */
+#include "testutil.h"
+#include "../../lib/config.h"
+
+/* load_text - write text to a temp file and load it; errors into *err */
+static bool
+load_text(const char *text, struct config *cfg, struct buf *err, char *path, size_t size)
+{
+	snprintf(path, size, "/tmp/t_config_XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	config_defaults(cfg);
+	buf_init(err);
+	bool ok = config_load(cfg, path, err);
+	unlink(path);
+	return ok;
+}
+
+START_TEST(test_defaults)
+{
+	struct config cfg;
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.socket_spec, "inet:8891@127.0.0.1");
+	ck_assert(cfg.authserv_id != NULL && cfg.authserv_id[0] != '\0');
+	ck_assert_int_eq(cfg.n_nameservers, 0);
+	ck_assert_int_eq(cfg.dns_timeout, 5);
+	ck_assert(cfg.spf_helo);
+	ck_assert(!cfg.spf_reject_fail);
+	ck_assert(!cfg.tempfail_on_dns_error);
+	ck_assert(cfg.user_id == NULL && cfg.pid_file == NULL);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_full_file)
+{
+	struct config cfg;
+	struct buf err;
+	char path[64];
+	const char *text =
+		"# a comment\n"
+		"\n"
+		"  socket   unix:/run/authmilter/authmilter.sock  # trailing comment\n"
+		"AUTHSERVID mx.example.net\n"
+		"Nameservers 192.0.2.53, [2001:db8::53]:5353 ,127.0.0.1:5300\n"
+		"DNSTimeout 3\r\n"
+		"DNSRetries 0\n"
+		"DNSCacheSize 50\n"
+		"UserID authmilter:authmilter\n"
+		"PidFile /run/authmilter/authmilter.pid\n"
+		"LogLevel Debug\n"
+		"SocketMode 0600\n"
+		"SPFHelo off\n"
+		"SPFRejectFail YES\n"
+		"TempFailOnDNSError true\n";
+
+	ck_assert_msg(load_text(text, &cfg, &err, path, sizeof(path)), "%s", err.data);
+	ck_assert_str_eq(cfg.socket_spec, "unix:/run/authmilter/authmilter.sock");
+	ck_assert_str_eq(cfg.authserv_id, "mx.example.net");
+	ck_assert_int_eq(cfg.n_nameservers, 3);
+	ck_assert_int_eq(cfg.dns_timeout, 3);
+	ck_assert_int_eq(cfg.dns_retries, 0);
+	ck_assert_int_eq(cfg.dns_cache_size, 50);
+	ck_assert_str_eq(cfg.user_id, "authmilter:authmilter");
+	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+	ck_assert_int_eq(cfg.socket_mode, 0600);
+	ck_assert(!cfg.spf_helo);
+	ck_assert(cfg.spf_reject_fail);
+	ck_assert(cfg.tempfail_on_dns_error);
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
+/* one bad line each; the message must name the line and say what is wrong */
+static const struct {
+	const char *text;
+	const char *message;
+} error_cases[] = {
+	{ "Frobnicate yes\n", ":1: unknown key \"Frobnicate\"" },
+	{ "# ok\nSPFHelo maybe\n", ":2: SPFHelo wants yes or no, not \"maybe\"" },
+	{ "DNSTimeout 0\n", ":1: DNSTimeout wants a whole number from 1 to 300, not \"0\"" },
+	{ "DNSTimeout 5s\n", ":1: DNSTimeout wants a whole number" },
+	{ "DNSRetries -1\n", ":1: DNSRetries wants a whole number from 0 to 10" },
+	{ "DNSTimeout 99999999999999999999\n", ":1: DNSTimeout wants a whole number" },
+	{ "AuthservID a\nauthservid b\n", ":2: duplicate key \"AuthservID\"" },
+	{ "AuthservID\n", ":1: AuthservID needs a value" },
+	{ "AuthservID   # only a comment\n", ":1: AuthservID needs a value" },
+	{ "Nameservers 192.0.2.1, ns.example.com\n", ":1: bad nameserver \"ns.example.com\"" },
+	{ "Nameservers 192.0.2.1:70000\n", ":1: bad nameserver \"192.0.2.1:70000\"" },
+	{ "Nameservers ,\n", ":1: empty nameserver list" },
+	{ "Nameservers 1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9\n",
+	  ":1: at most 8 nameservers" },
+	{ "Socket tcp:8891\n", ":1: Socket wants inet:port@host" },
+	{ "LogLevel verbose\n", ":1: LogLevel wants error, warning, info or debug" },
+	{ "SocketMode 0999\n", ":1: SocketMode wants an octal mode" },
+};
+
+START_TEST(test_errors)
+{
+	struct config cfg;
+	struct buf err;
+	char path[64], want[512];
+
+	ck_assert(!load_text(error_cases[_i].text, &cfg, &err, path, sizeof(path)));
+	snprintf(want, sizeof(want), "%s%s", path, error_cases[_i].message);
+	ck_assert_msg(strncmp(err.data, want, strlen(want)) == 0, "got \"%s\" want \"%s\"",
+		      err.data, want);
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_every_error_reported)
+{
+	struct config cfg;
+	struct buf err;
+	char path[64];
+	int lines = 0;
+
+	ck_assert(!load_text("Bad1 x\nSPFHelo yes\nBad2 y\nSPFHelo no\n", &cfg, &err, path,
+			     sizeof(path)));
+	for (char *p = err.data; *p; p++)
+		lines += *p == '\n';
+	ck_assert_int_eq(lines, 3);
+	ck_assert_ptr_nonnull(strstr(err.data, ":1: unknown key"));
+	ck_assert_ptr_nonnull(strstr(err.data, ":3: unknown key"));
+	ck_assert_ptr_nonnull(strstr(err.data, ":4: duplicate key"));
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_overlong_line)
+{
+	struct config cfg;
+	struct buf err, text;
+	char path[64];
+
+	buf_init(&text);
+	buf_adds(&text, "AuthservID ");
+	for (int i = 0; i < 5000; i++)
+		buf_addc(&text, 'x');
+	buf_adds(&text, "\nSPFHelo yes\n");
+	ck_assert(!load_text(text.data, &cfg, &err, path, sizeof(path)));
+	ck_assert_ptr_nonnull(strstr(err.data, ":1: line longer than"));
+	ck_assert(cfg.spf_helo);
+	ck_assert_ptr_null(strstr(err.data, ":2:"));	/* resynchronised after the long line */
+	buf_free(&text);
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct config cfg;
+	struct buf err;
+
+	config_defaults(&cfg);
+	buf_init(&err);
+	ck_assert(!config_load(&cfg, "/nonexistent/authmilter.conf", &err));
+	ck_assert_ptr_nonnull(strstr(err.data, "/nonexistent/authmilter.conf: cannot open"));
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_sample_conf_is_valid)
+{
+	struct config cfg;
+	struct buf err;
+
+	config_defaults(&cfg);
+	buf_init(&err);
+	ck_assert_msg(config_load(&cfg, test_path("conf/authmilter.conf"), &err), "%s", err.data);
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full_file);
+	tcase_add_loop_test(tc, test_errors, 0, sizeof(error_cases) / sizeof(error_cases[0]));
+	tcase_add_test(tc, test_every_error_reported);
+	tcase_add_test(tc, test_overlong_line);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_sample_conf_is_valid);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
