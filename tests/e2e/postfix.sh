@@ -1,0 +1,215 @@
+#!/bin/bash
+# postfix.sh - end to end: a private Postfix instance on loopback with
+# smtpd_milters pointing at a freshly started authmilter, DNS from
+# ldns-testns. Messages go in with swaks; we read the delivered Maildir
+# copies and the SMTP replies.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/lib/common.sh"
+
+if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v swaks >/dev/null; then
+	echo "SKIP: needs root, postfix and swaks"
+	exit 77
+fi
+
+WORK=$(mktemp -d /tmp/authmilter-e2e.XXXXXX)
+chmod 755 "$WORK"
+MILTER_PID=
+cleanup() {
+	postfix -c "$WORK/etc" stop >/dev/null 2>&1
+	[ -n "$MILTER_PID" ] && kill "$MILTER_PID" 2>/dev/null && wait "$MILTER_PID" 2>/dev/null
+	stop_testns
+	if [ "$failed" -ne 0 ]; then
+		echo "--- authmilter log"; cat "$WORK/authmilter.log" 2>/dev/null
+		echo "--- postfix log"; tail -40 "$WORK/postfix.log" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
+
+start_testns "$top_srcdir/tests/dns/e2e.data" || exit 99
+
+# --- authmilter
+MILTER_PORT=$(free_port)
+cat >"$WORK/authmilter.conf" <<CONF
+Socket inet:$MILTER_PORT@127.0.0.1
+AuthservID mx.e2e.test
+Nameservers 127.0.0.1:$NS_PORT
+DNSTimeout 2
+SPFRejectFail yes
+LogLevel debug
+CONF
+"$top_builddir/milter/authmilter" -f -c "$WORK/authmilter.conf" >"$WORK/authmilter.log" 2>&1 &
+MILTER_PID=$!
+wait_port "$MILTER_PORT" || { fail "authmilter listens"; finish; }
+
+# --- a private Postfix: own config, queue, port; virtual delivery to a Maildir
+SMTP_PORT=$(free_port)
+mkdir -p "$WORK/etc" "$WORK/queue" "$WORK/data" "$WORK/mail"
+chown nobody:nogroup "$WORK/mail"
+chown postfix "$WORK/data"
+cat >"$WORK/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $WORK/queue
+data_directory = $WORK/data
+maillog_file = $WORK/postfix.log
+maillog_file_prefixes = $WORK
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.e2e.test
+mydomain = e2e.test
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_recipient_restrictions = permit_mynetworks, reject
+virtual_mailbox_domains = e2e.test
+virtual_mailbox_base = $WORK/mail
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(getent group nogroup | cut -d: -f3)
+virtual_minimum_uid = 1
+alias_maps =
+alias_database =
+smtpd_milters = inet:127.0.0.1:$MILTER_PORT
+milter_default_action = tempfail
+smtputf8_enable = no
+biff = no
+smtp_dns_support_level = disabled
+disable_dns_lookups = yes
+CONF
+cat >"$WORK/etc/master.cf" <<CONF
+127.0.0.1:$SMTP_PORT inet n - n - - smtpd
+cleanup   unix n - n - 0 cleanup
+qmgr      unix n - n 300 1 qmgr
+rewrite   unix - - n - - trivial-rewrite
+bounce    unix - - n - 0 bounce
+defer     unix - - n - 0 bounce
+trace     unix - - n - 0 bounce
+verify    unix - - n - 1 verify
+flush     unix n - n 1000? 0 flush
+proxymap  unix - - n - - proxymap
+showq     unix n - n - - showq
+error     unix - - n - - error
+retry     unix - - n - - error
+discard   unix - - n - - discard
+virtual   unix - n n - - virtual
+smtp      unix - - n - - smtp
+anvil     unix - - n - 1 anvil
+scache    unix - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CONF
+if ! postfix -c "$WORK/etc" start >"$WORK/postfix-start.log" 2>&1; then
+	cat "$WORK/postfix-start.log"
+	fail "postfix starts"
+	finish
+fi
+wait_port "$SMTP_PORT" || { fail "postfix listens"; finish; }
+
+INBOX="$WORK/mail/inbox/new"
+
+# send NAME FROM HELO DATAFILE: swaks transcript in $WORK/NAME.smtp
+send() {
+	swaks --server 127.0.0.1 --port "$SMTP_PORT" --from "$2" --to "user@e2e.test" \
+		--helo "$3" --data "$4" --timeout 30 >"$WORK/$1.smtp" 2>&1
+}
+
+# delivered SUBJECT: path of the delivered copy with that subject, waiting for it
+delivered() {
+	for _ in $(seq 100); do
+		f=$(grep -l "^Subject: $1\$" "$INBOX"/* 2>/dev/null | head -1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# headers FILE NAME: every field NAME (unfolded), one per line
+headers() {
+	awk -v want="$2" 'BEGIN { IGNORECASE = 1 }
+		/^$/ { exit }
+		/^[ \t]/ { if (cur != "") cur = cur " " substr($0, 2); next }
+		{ if (cur != "") print cur; cur = "" }
+		tolower($0) ~ "^" tolower(want) ":" { cur = $0 }
+		END { if (cur != "") print cur }' "$1"
+}
+
+message() {
+	cat >"$WORK/$1.eml" <<MSG
+From: Sender <sender@${3}>
+To: user@e2e.test
+Subject: $1
+Authentication-Results: mx.e2e.test; spf=pass smtp.mailfrom=forged@example.com
+Authentication-Results: other.example; dkim=pass header.d=example.org
+Date: Thu, 19 Nov 2026 10:00:00 +0000
+Message-ID: <$1@e2e.test>
+
+Body of $1.
+MSG
+	echo "$WORK/$1.eml"
+}
+
+# 1. SPF pass: exactly one A-R of ours, forged one removed, foreign one kept
+send pass sender@pass.example mail.pass.example "$(message pass x pass.example)"
+if f=$(delivered pass); then
+	ok "pass: delivered"
+	ours=$(headers "$f" Authentication-Results | grep -ci '^Authentication-Results: mx.e2e.test;')
+	check "pass: exactly one A-R with our authserv-id" [ "$ours" = 1 ]
+	check "pass: spf=pass smtp.mailfrom=sender@pass.example" \
+		grep -q 'spf=pass .*smtp.mailfrom=sender@pass.example' <(headers "$f" Authentication-Results)
+	check "pass: forged A-R removed" \
+		bash -c "! grep -q 'forged@example.com' '$f'"
+	check "pass: foreign A-R kept" \
+		grep -q '^Authentication-Results: other.example; dkim=pass' "$f"
+	first_ar=$(grep -m1 '^Authentication-Results:' "$f")
+	check "pass: our A-R is above the foreign one" \
+		[ "${first_ar#Authentication-Results: mx.e2e.test;}" != "$first_ar" ]
+	echo "--- delivered headers (pass)"; sed '/^$/q' "$f"
+else
+	fail "pass: delivered"
+fi
+
+# 2. SPF fail with SPFRejectFail yes: 550 5.7.23 with the exp= text, nothing delivered
+send fail sender@fail.example mail.fail.example "$(message fail x fail.example)"
+check "fail: SMTP 550 5.7.23" grep -q '<\*\* *550 5.7.23' "$WORK/fail.smtp"
+check "fail: reply carries the domain's explanation" \
+	grep -q '550 5.7.23 SPF check failed for fail.example: 127.0.0.1 may not send for fail.example' "$WORK/fail.smtp"
+sleep 1
+check "fail: not delivered" bash -c "! grep -lq '^Subject: fail\$' '$INBOX'/* 2>/dev/null"
+check "fail: log line explains the reject" grep -q 'spf=fail .*action=reject reply="550 5.7.23' "$WORK/authmilter.log"
+
+# 3. softfail and no record: delivered and stamped
+send soft sender@soft.example mail.soft.example "$(message soft x soft.example)"
+if f=$(delivered soft); then
+	check "softfail: spf=softfail stamped" grep -q 'spf=softfail' <(headers "$f" Authentication-Results)
+else
+	fail "softfail: delivered"
+fi
+send none sender@none.example mail.none.example "$(message none x none.example)"
+if f=$(delivered none); then
+	check "none: spf=none stamped" grep -q 'spf=none .*smtp.mailfrom=sender@none.example' <(headers "$f" Authentication-Results)
+else
+	fail "none: delivered"
+fi
+
+# 4. null sender: the HELO identity is reported as smtp.helo
+send bounce '' mail.pass.example "$(message bounce x pass.example)"
+if f=$(delivered bounce); then
+	check "null sender: one spf= result, for smtp.helo=mail.pass.example" \
+		grep -Eq '^Authentication-Results: mx.e2e.test; spf=none \(no SPF record for mail.pass.example\) smtp.helo=mail.pass.example$' <(headers "$f" Authentication-Results)
+else
+	fail "null sender: delivered"
+fi
+
+# 5. one info log line per message with queue id, client, helo, results, action
+check "log: summary line with queue id and client" \
+	grep -Eq 'info: [0-9A-F]{6,}: client=127.0.0.1 helo=mail.pass.example from=<sender@pass.example> spf=pass spf_helo=none removed_forged_ar=1 action=accept' "$WORK/authmilter.log"
+
+# 6. SIGTERM stops the milter cleanly
+kill "$MILTER_PID"
+wait "$MILTER_PID"
+check "authmilter exits 0 on SIGTERM" [ $? = 0 ]
+MILTER_PID=
+finish
