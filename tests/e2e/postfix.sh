@@ -195,7 +195,7 @@ else
 fi
 
 # 4. null sender: the HELO identity is reported as smtp.helo
-send bounce '' mail.pass.example "$(message bounce x pass.example)"
+send bounce '<>' mail.pass.example "$(message bounce x pass.example)"
 if f=$(delivered bounce); then
 	check "null sender: one spf= result, for smtp.helo=mail.pass.example" \
 		grep -Eq '^Authentication-Results: mx.e2e.test; spf=none \(no SPF record for mail.pass.example\) smtp.helo=mail.pass.example$' <(headers "$f" Authentication-Results)
