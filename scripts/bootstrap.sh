@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # build: compiler, autotools, libraries; test: check, ldns-testns, Postfix, swaks, PyYAML
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
-	libssl-dev check ldnsutils postfix swaks python3 python3-yaml"
+	libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace"
 
 missing=""
 for p in $packages; do

@@ -118,6 +118,21 @@ check "PID file written" [ "$(cat "$WORK/am.pid" 2>/dev/null)" = "$pid" ]
 kill "$pid"; wait "$pid"; rc=$?
 check "SIGTERM: exit 0" [ "$rc" = 0 ]
 check "SIGTERM: socket and PID file removed" bash -c "[ ! -e '$S' ] && [ ! -e '$WORK/am.pid' ]"
+# --- TCP: TCP_NODELAY on the listening socket (accepted sockets inherit it),
+# handed to libmilter as fd:N; privileges dropped to UserID once it is open
+if command -v strace >/dev/null && [ "$(id -u)" = 0 ]; then
+	P=$(free_port)
+	strace -f -o "$WORK/strace.log" -e trace=setsockopt,setuid,setresuid \
+		"$AM" -f -c "$(conf tcp "Socket inet:$P@127.0.0.1" 'UserID nobody')" >"$WORK/d3.log" 2>&1 &
+	spid=$!
+	wait_port "$P"
+	apid=$(pgrep -f "^$AM -f -c $WORK/tcp.conf" | head -1)
+	check "TCP listening socket gets TCP_NODELAY" grep -q 'TCP_NODELAY, \[1\]' "$WORK/strace.log"
+	check "runs as UserID after the socket is open" \
+		[ "$(awk '/^Uid:/ { print $2 }' /proc/"$apid"/status)" = "$(id -u nobody)" ]
+	kill "$apid"; wait "$spid"
+fi
+
 touch "$WORK/plainfile"
 timeout 10 "$AM" -f -c "$(conf busy "Socket unix:$WORK/plainfile")" >"$WORK/d2.log" 2>&1
 rc=$?
