@@ -149,29 +149,42 @@ dns_status_name(enum dns_status status)
 	return "?";
 }
 
-/* normalize_name - lower case, no trailing dot; false if no valid DNS name */
-static bool
-normalize_name(const char *name, char out[DNS_MAX_NAME + 2])
+/* dns_name_labels - labels in a well-formed name (trailing dot allowed), 0 if malformed */
+size_t
+dns_name_labels(const char *name)
 {
-	size_t n = strlen(name), label = 0;
+	size_t n = strlen(name), label = 0, labels = 0;
 
 	if (n > 0 && name[n - 1] == '.')
 		n--;
 	if (n == 0 || n > DNS_MAX_NAME)
-		return false;
+		return 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c == '.') {
+		if (name[i] == '.') {
 			if (label == 0)
-				return false;
+				return 0;
 			label = 0;
 		} else if (++label > 63) {
-			return false;
+			return 0;
+		} else if (label == 1) {
+			labels++;
 		}
-		out[i] = (char)tolower(c);
 	}
-	if (label == 0)
+	return label == 0 ? 0 : labels;
+}
+
+/* normalize_name - lower case, no trailing dot; false if no valid DNS name */
+static bool
+normalize_name(const char *name, char out[DNS_MAX_NAME + 2])
+{
+	size_t n = strlen(name);
+
+	if (dns_name_labels(name) == 0)
 		return false;
+	if (name[n - 1] == '.')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
 	out[n] = '\0';
 	return true;
 }

@@ -55,6 +55,8 @@ bool dns_server_parse(const char *text, struct dns_server *out);
 void dns_server_format(const struct dns_server *srv, char *out, size_t size);
 int dns_servers_from_resolv_conf(const char *path, struct dns_server *out, int max);
 
+size_t dns_name_labels(const char *name);
+
 void dns_init(struct dns *dns, const struct dns_server *servers, int n_servers,
 	      int timeout_sec, int retries, struct dns_cache *cache);
 void dns_query(struct dns *dns, const char *name, ldns_rr_type type,

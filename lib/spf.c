@@ -60,30 +60,14 @@ fail_with(struct spf_eval *ev, enum spf_result r, const char *fmt, const char *a
 	return MATCH_ERROR;
 }
 
-/* spf_domain_ok - RFC 7208 4.3: a multi-label name with sane labels */
+/* spf_domain_ok - RFC 7208 4.3: a multi-label name of host-name characters */
 static bool
 spf_domain_ok(const char *d)
 {
-	size_t len = strlen(d), label = 0, labels = 0;
-
-	if (len > 0 && d[len - 1] == '.')
-		len--;
-	if (len == 0 || len > DNS_MAX_NAME)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)d[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!(isalnum(c) || c == '-' || c == '_') || ++label > 63)
+	for (const char *p = d; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.'))
 			return false;
-		if (label == 1)
-			labels++;
-	}
-	return label > 0 && labels >= 2;
+	return dns_name_labels(d) >= 2;
 }
 
 /* query - one DNS lookup within the deadline */
