@@ -34,11 +34,14 @@ int
 listen_systemd_fd(void)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int one = 1;
 
 	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid() || atoi(fds) != 1)
 		return -1;
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
+	/* Same Nagle fix as our own sockets; a unix socket just says no. */
+	(void)setsockopt(3, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return 3;
 }
 

@@ -133,6 +133,20 @@ if command -v strace >/dev/null && [ "$(id -u)" = 0 ]; then
 	kill "$apid"; wait "$spid"
 fi
 
+# --- negotiation asks only for what it uses; systemd socket activation works
+if command -v systemd-socket-activate >/dev/null; then
+	P=$(free_port)
+	systemd-socket-activate -l "127.0.0.1:$P" "$AM" -f -c "$C" >"$WORK/sa.log" 2>&1 &
+	sapid=$!
+	wait_port "$P"
+	neg=$(python3 "$top_srcdir/tests/lib/milterneg.py" "127.0.0.1:$P")
+	# actions: ADDHDRS 0x01, CHGHDRS 0x10, QUARANTINE 0x20; steps skipped:
+	# NORCPT 0x08, NOBODY 0x10, NOUNKNOWN 0x100, NODATA 0x200
+	check "socket activation: milter answers on the passed socket ($neg)" \
+		grep -q '^version=6 actions=0x31 protocol=0x318$' <<<"$neg"
+	kill "$sapid" 2>/dev/null; wait "$sapid" 2>/dev/null
+fi
+
 touch "$WORK/plainfile"
 timeout 10 "$AM" -f -c "$(conf busy "Socket unix:$WORK/plainfile")" >"$WORK/d2.log" 2>&1
 rc=$?

@@ -41,7 +41,7 @@ DNSTimeout 2
 SPFRejectFail yes
 LogLevel debug
 CONF
-"$top_builddir/milter/authmilter" -f -c "$WORK/authmilter.conf" >"$WORK/authmilter.log" 2>&1 &
+${AM_WRAPPER:-} "$top_builddir/milter/authmilter" -f -c "$WORK/authmilter.conf" >"$WORK/authmilter.log" 2>&1 &
 MILTER_PID=$!
 wait_port "$MILTER_PORT" || { fail "authmilter listens"; finish; }
 
