@@ -43,6 +43,9 @@ static const struct config_key config_keys[] = {
 	{ "SPFHelo",		CT_BOOL,	OFF(spf_helo),		0, 0 },
 	{ "SPFRejectFail",	CT_BOOL,	OFF(spf_reject_fail),	0, 0 },
 	{ "TempFailOnDNSError",	CT_BOOL,	OFF(tempfail_on_dns_error), 0, 0 },
+	{ "DKIMMinKeyBits",	CT_INT,		OFF(dkim_min_key_bits),	512, 16384 },
+	{ "DKIMMaxSignatures",	CT_INT,		OFF(dkim_max_signatures), 1, 1000 },
+	{ "DKIMClockSkew",	CT_INT,		OFF(dkim_clock_skew),	0, 86400 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -82,6 +85,9 @@ config_defaults(struct config *cfg)
 	cfg->spf_helo = true;
 	cfg->spf_reject_fail = false;
 	cfg->tempfail_on_dns_error = false;
+	cfg->dkim_min_key_bits = 1024;
+	cfg->dkim_max_signatures = 10;
+	cfg->dkim_clock_skew = 300;
 }
 
 /* config_free - release strings */

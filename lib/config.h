@@ -30,6 +30,9 @@ struct config {
 	bool spf_helo;			/* check and report the HELO identity too */
 	bool spf_reject_fail;		/* 550 on SPF fail of MAIL FROM */
 	bool tempfail_on_dns_error;	/* 451 when a check ends in temperror */
+	int dkim_min_key_bits;		/* RSA keys below this never pass */
+	int dkim_max_signatures;	/* signatures evaluated per message */
+	int dkim_clock_skew;		/* seconds of slack for t= and x= */
 };
 
 void config_defaults(struct config *cfg);

@@ -9,6 +9,7 @@
  */
 #include "session.h"
 #include "authres.h"
+#include "dkimv.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct session {
 	char *mail_from;		/* NULL until MAIL FROM; "" for the null sender */
 	struct spf_outcome spf_mailfrom, spf_helo;
 	bool spf_mailfrom_done, spf_helo_done;
+	struct dkimv_msg *dkim;
 	size_t n_ar_seen;
 	size_t *ar_ours;		/* indexes of A-R fields claiming our id */
 	size_t n_ar_ours, cap_ar_ours;
@@ -56,6 +58,8 @@ message_reset(struct session *s)
 	spf_outcome_free(&s->spf_mailfrom);
 	spf_outcome_free(&s->spf_helo);
 	s->spf_mailfrom_done = s->spf_helo_done = false;
+	dkimv_free(s->dkim);
+	s->dkim = NULL;
 	s->n_ar_seen = s->n_ar_ours = 0;
 }
 
@@ -160,12 +164,16 @@ session_mail_from(struct session *s, const char *address)
 	message_reset(s);
 	s->mail_from = session_unbracket(address ? address : "");
 	run_spf(s);
+	s->dkim = dkimv_begin();
 }
 
-/* session_header - one header field as received */
+/* session_header - one header field; value is everything after the colon,
+ * leading white space and folding line breaks included */
 void
 session_header(struct session *s, const char *name, const char *value)
 {
+	if (s->dkim)
+		dkimv_header(s->dkim, name, value);
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return;
 	s->n_ar_seen++;
@@ -182,14 +190,23 @@ session_header(struct session *s, const char *name, const char *value)
 void
 session_eoh(struct session *s)
 {
-	(void)s;
+	if (s->dkim)
+		dkimv_eoh(s->dkim);
 }
 
-/* session_body - a body chunk (no check needs the body yet) */
+/* session_wants_body - false when no check needs the rest of the body */
+bool
+session_wants_body(const struct session *s)
+{
+	return s->dkim && dkimv_wants_body(s->dkim);
+}
+
+/* session_body - a body chunk, streamed to DKIM */
 void
 session_body(struct session *s, const void *data, size_t len)
 {
-	(void)s, (void)data, (void)len;
+	if (s->dkim)
+		dkimv_body(s->dkim, data, len);
 }
 
 /* session_abort - the MTA dropped the message */
@@ -215,7 +232,38 @@ add_spf(struct authres *ar, const struct spf_outcome *o, const char *prop, const
 }
 
 static void
-build_authres(struct session *s, struct verdict *v)
+add_dkim(struct authres *ar, const struct dkimv_outcome *dk)
+{
+	if (!dk->signed_message) {
+		authres_add(ar, "dkim", "none", NULL);
+		return;
+	}
+	for (size_t i = 0; i < dk->n_sigs; i++) {
+		const struct dkimv_sig *sig = &dk->sigs[i];
+		struct buf comment, b;
+		buf_init(&comment);
+		buf_init(&b);
+		buf_adds(&comment, sig->reason ? sig->reason : "");
+		if (i + 1 == dk->n_sigs && dk->n_not_evaluated)
+			buf_printf(&comment, "; %zu more signatures not evaluated", dk->n_not_evaluated);
+		authres_add(ar, "dkim", dkimv_result_name(sig->result), comment.data);
+		authres_prop(ar, "header.d", sig->domain);
+		if (sig->identity)
+			authres_prop(ar, "header.i", sig->identity);
+		authres_prop(ar, "header.s", sig->selector);
+		if (sig->algorithm)
+			authres_prop(ar, "header.a", sig->algorithm);
+		if (sig->b) {
+			buf_add(&b, sig->b, dkimv_b_prefix_len(dk, i));
+			authres_prop(ar, "header.b", b.data);
+		}
+		buf_free(&comment);
+		buf_free(&b);
+	}
+}
+
+static void
+build_authres(struct session *s, const struct dkimv_outcome *dk, struct verdict *v)
 {
 	struct authres ar;
 	bool null_sender = s->mail_from == NULL || s->mail_from[0] == '\0';
@@ -229,6 +277,8 @@ build_authres(struct session *s, struct verdict *v)
 	}
 	if (s->spf_helo_done)
 		add_spf(&ar, &s->spf_helo, "smtp.helo", s->helo ? s->helo : "");
+	if (s->dkim)
+		add_dkim(&ar, dk);
 	v->auth_results = authres_finish(&ar);
 }
 
@@ -250,12 +300,29 @@ set_reply(struct verdict *v, enum verdict_action action, const char *code,
 	v->reply_text = buf_steal(&b);
 }
 
+/* dkim_dns_trouble - a key lookup failed and no signature passed anyway */
+static bool
+dkim_dns_trouble(const struct dkimv_outcome *dk)
+{
+	bool temperror = false;
+
+	for (size_t i = 0; i < dk->n_sigs; i++) {
+		if (dk->sigs[i].result == DKIMV_PASS)
+			return false;
+		temperror |= dk->sigs[i].result == DKIMV_TEMPERROR;
+	}
+	return temperror;
+}
+
 static void
-decide(struct session *s, struct verdict *v)
+decide(struct session *s, const struct dkimv_outcome *dk, struct verdict *v)
 {
 	const struct spf_outcome *spf = &s->spf_mailfrom;
 
 	v->action = ACTION_ACCEPT;
+	if (s->cfg->tempfail_on_dns_error && dkim_dns_trouble(dk))
+		set_reply(v, ACTION_TEMPFAIL, "451", "4.7.24",
+			  "Temporary DNS error during DKIM check, try again later", NULL);
 	if (!s->spf_mailfrom_done)
 		return;
 	if (spf->result == SPF_FAIL && s->cfg->spf_reject_fail) {
@@ -265,14 +332,15 @@ decide(struct session *s, struct verdict *v)
 		authres_sanitize(&head, spf->domain ? spf->domain : "", 200);
 		set_reply(v, ACTION_REJECT, "550", "5.7.23", head.data, spf->explanation);
 		buf_free(&head);
-	} else if (spf->result == SPF_TEMPERROR && s->cfg->tempfail_on_dns_error) {
+	} else if (spf->result == SPF_TEMPERROR && s->cfg->tempfail_on_dns_error
+		   && v->action == ACTION_ACCEPT) {
 		set_reply(v, ACTION_TEMPFAIL, "451", "4.7.24",
 			  "Temporary DNS error during SPF check, try again later", spf->reason);
 	}
 }
 
 static void
-build_summary(struct session *s, struct verdict *v)
+build_summary(struct session *s, const struct dkimv_outcome *dk, struct verdict *v)
 {
 	struct buf b;
 
@@ -289,6 +357,14 @@ build_summary(struct session *s, struct verdict *v)
 		buf_printf(&b, " spf=%s", spf_result_name(s->spf_mailfrom.result));
 	if (s->spf_helo_done)
 		buf_printf(&b, " spf_helo=%s", spf_result_name(s->spf_helo.result));
+	if (s->dkim && !dk->signed_message)
+		buf_adds(&b, " dkim=none");
+	for (size_t i = 0; i < dk->n_sigs; i++) {
+		buf_printf(&b, " dkim=%s/", dkimv_result_name(dk->sigs[i].result));
+		authres_sanitize(&b, dk->sigs[i].domain, 100);
+	}
+	if (dk->n_not_evaluated)
+		buf_printf(&b, " dkim_not_evaluated=%zu", dk->n_not_evaluated);
 	if (s->n_ar_ours)
 		buf_printf(&b, " removed_forged_ar=%zu", s->n_ar_ours);
 	buf_printf(&b, " action=%s", verdict_action_name(v->action));
@@ -301,15 +377,20 @@ build_summary(struct session *s, struct verdict *v)
 void
 session_eom(struct session *s, struct verdict *v)
 {
+	struct dkimv_outcome dk = { 0 };
+
 	memset(v, 0, sizeof(*v));
-	build_authres(s, v);
-	decide(s, v);
+	if (s->dkim)
+		dkimv_end(s->dkim, &dk);
+	build_authres(s, &dk, v);
+	decide(s, &dk, v);
 	if (s->n_ar_ours) {
 		v->n_delete = s->n_ar_ours;
 		v->delete_ar = xcalloc(s->n_ar_ours, sizeof(size_t));
 		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
 	}
-	build_summary(s, v);
+	build_summary(s, &dk, v);
+	dkimv_outcome_free(&dk);
 	message_reset(s);
 }
 

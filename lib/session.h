@@ -38,6 +38,7 @@ void session_helo(struct session *s, const char *helo);
 void session_mail_from(struct session *s, const char *address);
 void session_header(struct session *s, const char *name, const char *value);
 void session_eoh(struct session *s);
+bool session_wants_body(const struct session *s);
 void session_body(struct session *s, const void *data, size_t len);
 void session_eom(struct session *s, struct verdict *v);
 void session_abort(struct session *s);

@@ -16,6 +16,13 @@
 static const struct config *milter_cfg;
 static struct dns *milter_dns;
 
+/* conn - what the milter layer knows of a connection besides the session */
+struct conn {
+	struct session *session;
+	bool leading_space;	/* SMFIP_HDR_LEADSPC: header values arrive untouched */
+	bool can_skip;		/* SMFIP_SKIP: the MTA accepts SMFIS_SKIP from body */
+};
+
 /* callbacks_init - the shared, read-only state every connection uses */
 void
 callbacks_init(const struct config *cfg, struct dns *dns)
@@ -24,10 +31,27 @@ callbacks_init(const struct config *cfg, struct dns *dns)
 	milter_dns = dns;
 }
 
+static struct conn *
+get_conn(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
 static struct session *
 get_session(SMFICTX *ctx)
 {
-	return smfi_getpriv(ctx);
+	struct conn *c = smfi_getpriv(ctx);
+
+	return c ? c->session : NULL;
 }
 
 static sfsistat
@@ -36,14 +60,20 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	       unsigned long *pf3)
 {
 	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	/* Skip the steps no check needs yet. */
-	const unsigned long steps = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOBODY;
+	/* Skip the steps no check needs; DKIM wants header bytes as sent. */
+	const unsigned long steps = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA
+				  | SMFIP_HDR_LEADSPC | SMFIP_SKIP;
+	struct conn *c = get_conn(ctx);
 
-	(void)ctx, (void)f2, (void)f3;
+	(void)f2, (void)f3;
 	*pf0 = f0 & actions;
 	*pf1 = f1 & steps;
 	*pf2 = 0;
 	*pf3 = 0;
+	if (c) {
+		c->leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+		c->can_skip = (*pf1 & SMFIP_SKIP) != 0;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -64,15 +94,16 @@ static sfsistat
 mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
-	struct session *s = session_new(milter_cfg, milter_dns);
+	struct conn *c = get_conn(ctx);
 
-	addr_text(hostaddr, ip, sizeof(ip));
-	session_connect(s, ip[0] ? ip : NULL, hostname);
-	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
-		session_free(s);
+	if (c == NULL) {
 		log_error("cannot attach session state; accepting unchecked");
 		return SMFIS_ACCEPT;
 	}
+	if (c->session == NULL)
+		c->session = session_new(milter_cfg, milter_dns);
+	addr_text(hostaddr, ip, sizeof(ip));
+	session_connect(c->session, ip[0] ? ip : NULL, hostname);
 	log_debug("connect from %s [%s]", hostname ? hostname : "unknown", ip);
 	return SMFIS_CONTINUE;
 }
@@ -101,10 +132,21 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
+	struct buf spaced;
 
-	if (s)
-		session_header(s, name, value);
+	if (c == NULL || c->session == NULL)
+		return SMFIS_CONTINUE;
+	if (c->leading_space) {
+		session_header(c->session, name, value);
+		return SMFIS_CONTINUE;
+	}
+	/* Without HDR_LEADSPC the MTA dropped the usual single space. */
+	buf_init(&spaced);
+	buf_addc(&spaced, ' ');
+	buf_adds(&spaced, value);
+	session_header(c->session, name, spaced.data);
+	buf_free(&spaced);
 	return SMFIS_CONTINUE;
 }
 
@@ -121,10 +163,13 @@ mlfi_eoh(SMFICTX *ctx)
 static sfsistat
 mlfi_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
 
-	if (s)
-		session_body(s, data, len);
+	if (c == NULL || c->session == NULL)
+		return SMFIS_CONTINUE;
+	session_body(c->session, data, len);
+	if (c->can_skip && !session_wants_body(c->session))
+		return SMFIS_SKIP;
 	return SMFIS_CONTINUE;
 }
 
@@ -144,7 +189,7 @@ reply_escape(const char *text)
 }
 
 static sfsistat
-apply_verdict(SMFICTX *ctx, const struct verdict *v)
+apply_verdict(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
 {
 	/* Highest index first, so earlier deletions do not renumber later ones. */
 	for (size_t i = v->n_delete; i > 0; i--)
@@ -153,8 +198,15 @@ apply_verdict(SMFICTX *ctx, const struct verdict *v)
 			log_warning("cannot delete forged Authentication-Results #%zu",
 				    v->delete_ar[i - 1]);
 	char *folded = authres_fold("Authentication-Results", v->auth_results);
-	if (smfi_insheader(ctx, 0, "Authentication-Results", folded) != MI_SUCCESS)
+	struct buf value;
+	buf_init(&value);
+	/* With HDR_LEADSPC the MTA writes our value verbatim, so we add the space. */
+	if (c->leading_space)
+		buf_addc(&value, ' ');
+	buf_adds(&value, folded);
+	if (smfi_insheader(ctx, 0, "Authentication-Results", value.data) != MI_SUCCESS)
 		log_warning("cannot add Authentication-Results");
+	buf_free(&value);
 	free(folded);
 	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL) {
 		char *text = reply_escape(v->reply_text ? v->reply_text : "");
@@ -170,15 +222,15 @@ apply_verdict(SMFICTX *ctx, const struct verdict *v)
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
 	struct verdict v;
 	sfsistat rc;
 
-	if (s == NULL)
+	if (c == NULL || c->session == NULL)
 		return SMFIS_ACCEPT;
-	session_set_queue_id(s, smfi_getsymval(ctx, "i"));
-	session_eom(s, &v);
-	rc = apply_verdict(ctx, &v);
+	session_set_queue_id(c->session, smfi_getsymval(ctx, "i"));
+	session_eom(c->session, &v);
+	rc = apply_verdict(ctx, c, &v);
 	if (v.action == ACTION_ACCEPT)
 		log_info("%s", v.summary);
 	else
@@ -200,7 +252,12 @@ mlfi_abort(SMFICTX *ctx)
 static sfsistat
 mlfi_close(SMFICTX *ctx)
 {
-	session_free(get_session(ctx));
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c) {
+		session_free(c->session);
+		free(c);
+	}
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;
 }

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "privs.h"
 #include "testmode.h"
+#include "../lib/dkimv.h"
 #include "../lib/dnscache.h"
 
 #include <errno.h>
@@ -191,6 +192,16 @@ main(int argc, char **argv)
 	}
 	struct dns_cache *cache = dnscache_new((size_t)cfg.dns_cache_size);
 	dns_init(&dns, use, n, cfg.dns_timeout, cfg.dns_retries, cache);
+	struct dkimv_settings dkim_settings = {
+		.min_key_bits = (unsigned)cfg.dkim_min_key_bits,
+		.max_signatures = (unsigned)cfg.dkim_max_signatures,
+		.clock_skew = (unsigned)cfg.dkim_clock_skew,
+	};
+	char why[256];
+	if (!dkimv_init(&dns, &dkim_settings, why, sizeof(why))) {
+		fprintf(stderr, "authmilter: %s\n", why);
+		return EXIT_FAILURE;
+	}
 
 	int rc;
 	if (o.test_mode) {
@@ -200,6 +211,7 @@ main(int argc, char **argv)
 		callbacks_init(&cfg, &dns);
 		rc = run_daemon(&o, &cfg);
 	}
+	dkimv_shutdown();
 	dnscache_free(cache);
 	config_free(&cfg);
 	return rc;

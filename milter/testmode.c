@@ -48,11 +48,7 @@ flush_header(struct session *s, struct buf *field)
 	colon = memchr(field->data, ':', field->len);
 	if (colon) {
 		*colon = '\0';
-		char *value = colon + 1;
-		/* libmilter strips the one space after the colon, as we do */
-		if (*value == ' ')
-			value++;
-		session_header(s, field->data, value);
+		session_header(s, field->data, colon + 1);
 	}
 	buf_reset(field);
 }
@@ -84,7 +80,7 @@ feed_message(struct session *s, FILE *fp)
 	session_eoh(s);
 	char *chunk = xmalloc(TESTMODE_BODY_CHUNK);
 	size_t n;
-	while ((n = fread(chunk, 1, TESTMODE_BODY_CHUNK, fp)) > 0)
+	while (session_wants_body(s) && (n = fread(chunk, 1, TESTMODE_BODY_CHUNK, fp)) > 0)
 		session_body(s, chunk, n);
 	free(chunk);
 	buf_free(&line);

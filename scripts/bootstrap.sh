@@ -5,9 +5,11 @@
 set -e
 cd "$(dirname "$0")/.."
 
-# build: compiler, autotools, libraries; test: check, ldns-testns, Postfix, swaks, PyYAML
+# build: compiler, autotools, libraries; test: check, ldns-testns, Postfix, swaks, PyYAML,
+# DKIM signers (dkimpy) and OpenDKIM for the differential test
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
-	libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace"
+	libopendkim-dev libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
+	python3-dkim python3-nacl opendkim"
 
 missing=""
 for p in $packages; do
