@@ -160,30 +160,57 @@ authres_is_ours(const char *value, const char *authserv_id)
 	return authres_id_of(value, id, sizeof(id)) && strcasecmp(id, authserv_id) == 0;
 }
 
-/* authres_fold - break after "; " once a line would pass AUTHRES_FOLD_WIDTH */
+/* next_word - end of the word at p: up to a space outside a quoted-string */
+static const char *
+next_word(const char *p, bool *ends_result)
+{
+	bool quoted = false;
+	int depth = 0;
+
+	for (; *p && (quoted || *p != ' '); p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '"' && depth == 0)
+			quoted = !quoted;
+		else if (!quoted && *p == '(')
+			depth++;
+		else if (!quoted && *p == ')' && depth > 0)
+			depth--;
+	}
+	*ends_result = depth == 0 && !quoted && p[-1] == ';';
+	return p;
+}
+
+/* authres_fold - one result per line when it does not fit on one line, and
+ * breaks between words of a result that would pass AUTHRES_FOLD_WIDTH, so
+ * no line comes near RFC 5322's 998-octet limit whatever the values are */
 char *
 authres_fold(const char *name, const char *value)
 {
-	struct buf b;
+	bool one_line = strlen(name) + 2 + strlen(value) <= AUTHRES_FOLD_WIDTH;
+	bool break_next = false, ends_result;
 	size_t col = strlen(name) + 2;
 	const char *p = value;
+	struct buf b;
 
 	buf_init(&b);
 	while (*p) {
-		const char *next = strstr(p, "; ");
-		size_t n = next ? (size_t)(next - p) + 1 : strlen(p);
-		if (col + n > AUTHRES_FOLD_WIDTH && p != value) {
-			buf_adds(&b, "\n\t");
-			col = 8;
-		} else if (p != value) {
-			buf_addc(&b, ' ');
-			col++;
+		const char *end = next_word(p, &ends_result);
+		size_t n = (size_t)(end - p);
+		if (p != value) {
+			if (break_next || col + 1 + n > AUTHRES_FOLD_WIDTH) {
+				buf_adds(&b, "\n\t");
+				col = 8;
+			} else {
+				buf_addc(&b, ' ');
+				col++;
+			}
 		}
 		buf_add(&b, p, n);
 		col += n;
-		p += n;
-		if (*p == ' ')
-			p++;
+		break_next = ends_result && !one_line;
+		for (p = end; *p == ' '; p++)
+			;
 	}
 	return buf_steal(&b);
 }

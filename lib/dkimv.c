@@ -98,7 +98,12 @@ dkimv_header(struct dkimv_msg *m, const char *name, const char *raw_value)
 	buf_reset(&m->header);
 	buf_adds(&m->header, name);
 	buf_addc(&m->header, ':');
-	buf_adds(&m->header, raw_value);
+	/* Folding breaks must be CRLF for the header hash; MTAs hand us bare LF. */
+	for (const char *p = raw_value; *p; p++) {
+		if (*p == '\n' && (p == raw_value || p[-1] != '\r'))
+			buf_addc(&m->header, '\r');
+		buf_addc(&m->header, *p);
+	}
 	/* A field libopendkim cannot take (syntax, size) only costs that field. */
 	(void)dkim_header(m->dkim, (unsigned char *)m->header.data, m->header.len);
 }
@@ -155,21 +160,6 @@ tag_value(DKIM_SIGINFO *sig, const char *tag, bool strip_space)
 	return buf_steal(&b);
 }
 
-static const char *
-algorithm_name(DKIM_SIGINFO *sig)
-{
-	dkim_alg_t alg;
-
-	if (dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
-		return NULL;
-	switch (alg) {
-	case DKIM_SIGN_RSASHA1: return "rsa-sha1";
-	case DKIM_SIGN_RSASHA256: return "rsa-sha256";
-	case DKIM_SIGN_ED25519SHA256: return "ed25519-sha256";
-	default: return NULL;
-	}
-}
-
 /* error_result - result and reason for a signature that did not verify */
 static enum dkimv_result
 error_result(int err, const char **reason)
@@ -183,7 +173,7 @@ error_result(int err, const char **reason)
 	case DKIM_SIGERROR_FUTURE: *reason = "signature timestamp in the future"; return DKIMV_FAIL;
 	case DKIM_SIGERROR_KEYTOOSMALL: *reason = "key too small"; return DKIMV_POLICY;
 	case DKIM_SIGERROR_DOMAIN: *reason = "i= not within d="; return DKIMV_PERMERROR;
-	case DKIM_SIGERROR_SUBDOMAIN: *reason = "key forbids subdomain i= (t=s)"; return DKIMV_PERMERROR;
+	case DKIM_SIGERROR_SUBDOMAIN: *reason = "key t=s forbids a subdomain i="; return DKIMV_PERMERROR;
 	case DKIM_SIGERROR_INVALID_H:
 	case DKIM_SIGERROR_EMPTY_H:
 	case DKIM_SIGERROR_MISSING_H: *reason = "h= does not include From"; return DKIMV_PERMERROR;
@@ -225,34 +215,39 @@ judge(DKIM *dkim, DKIM_SIGINFO *sig, struct dkimv_sig *out, struct buf *why)
 	}
 	if (alg == DKIM_SIGN_RSASHA1) {
 		out->result = DKIMV_POLICY;
-		buf_adds(why, "rsa-sha1 is not accepted (RFC 8301)");
+		buf_adds(why, "rsa-sha1 is not accepted, RFC 8301");
 		return;
 	}
 	if (alg != DKIM_SIGN_ED25519SHA256 && bits < dkimv_cfg.min_key_bits) {
 		out->result = DKIMV_POLICY;
-		buf_printf(why, "key too small (%u bits)", bits);
+		buf_printf(why, "key too small: %u bits", bits);
 		return;
 	}
 	out->result = DKIMV_PASS;
-	buf_printf(why, "%u-bit key", bits);
+	if (alg == DKIM_SIGN_ED25519SHA256)
+		buf_adds(why, "ed25519 key");
+	else
+		buf_printf(why, "%u-bit key", bits);
 	if (flags & DKIM_SIGFLAG_TESTKEY)
-		buf_adds(why, "; testing key (t=y)");
+		buf_adds(why, "; testing key, t=y");
+	/* l= leaves the rest of the body unsigned: say so, it may be anything */
 	ssize_t msglen = 0, canonlen = 0, signlen = -1;
-	if (dkim_sig_getcanonlen(dkim, sig, &msglen, &canonlen, &signlen) == DKIM_STAT_OK
-	    && signlen >= 0 && canonlen > signlen)
-		buf_printf(why, "; l=%zd: %zd body bytes unsigned", signlen, canonlen - signlen);
+	char *l = tag_value(sig, "l", true);
+	if (l && dkim_sig_getcanonlen(dkim, sig, &msglen, &canonlen, &signlen) == DKIM_STAT_OK)
+		buf_printf(why, "; l=%s signs only part of the body of %zd bytes", l, msglen);
+	free(l);
 }
 
 static void
 describe(DKIM *dkim, DKIM_SIGINFO *sig, struct dkimv_sig *out)
 {
 	unsigned char ident[512];
-	const char *alg = algorithm_name(sig);
 	struct buf why;
 
 	out->domain = xstrdup(dkim_sig_getdomain(sig) ? (char *)dkim_sig_getdomain(sig) : "");
 	out->selector = xstrdup(dkim_sig_getselector(sig) ? (char *)dkim_sig_getselector(sig) : "");
-	out->algorithm = alg ? xstrdup(alg) : tag_value(sig, "a", true);
+	/* a= as written: libopendkim reports rsa-sha1 for signatures it never parsed */
+	out->algorithm = tag_value(sig, "a", true);
 	out->b = tag_value(sig, "b", true);
 	if (dkim_sig_getidentity(dkim, sig, ident, sizeof(ident)) == DKIM_STAT_OK && ident[0])
 		out->identity = xstrdup((char *)ident);

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # DKIM signers (dkimpy) and OpenDKIM for the differential test
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	libopendkim-dev libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
-	python3-dkim python3-nacl opendkim"
+	python3-dkim python3-nacl opendkim libmail-dkim-perl"
 
 missing=""
 for p in $packages; do

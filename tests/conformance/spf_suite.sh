@@ -8,4 +8,4 @@ if [ ! -f "$suite" ]; then
 	echo "SKIP: no RFC 7208 suite at $suite (set SPF_SUITE)"
 	exit 77
 fi
-exec python3 "$top_srcdir/tests/conformance/spf_suite.py" "$top_builddir/milter/authmilter" "$suite"
+exec /usr/bin/python3 "$top_srcdir/tests/conformance/spf_suite.py" "$top_builddir/milter/authmilter" "$suite"

@@ -3,7 +3,8 @@
 Shared by the conformance runner and the scenario tests. A zone is a dict
 name -> list of records; a record is (type, value) with value already in
 zone-file text form, or the string "TIMEOUT" (answered with SERVFAIL, which
-our resolver treats exactly like a timeout: a temporary failure) or "SERVFAIL".
+our resolver treats exactly like a timeout: a temporary failure) or "SERVFAIL", or "SLEEP" (no answer within 3 s), and ("NOCHASE", "") on a
+name with a CNAME makes the server return the CNAME without its target.
 Every (name, type) we may be asked gets an entry; other types at a known name
 get NODATA; unknown names get NXDOMAIN (DESIGN.md: end with a catch-all).
 """
@@ -66,15 +67,20 @@ def entry(qname, qtype, rcode="NOERROR", answers=(), authority=(), copy_query=Fa
 
 
 def _rrset(zone, name, qtype, depth=0):
-    """Records answering (name, qtype), chasing CNAMEs like a recursive server."""
+    """Records answering (name, qtype), chasing CNAMEs like a recursive server
+    (unless the name is marked "NOCHASE": then the CNAME comes alone)."""
     records = zone.get(name, [])
-    found = [f"{zone_name(name)}. 300 IN {t} {v}" for t, v in records if t == qtype]
+    found = [f"{zone_name(name)}. 300 IN {t} {v}" for t, v in records
+             if isinstance(records, list) and t == qtype]
     if found or depth > 8:
         return found
     for t, v in records:
         if t == "CNAME" and qtype != "CNAME":
             target = v.rstrip(".").lower()
-            return [f"{zone_name(name)}. 300 IN CNAME {zone_name(target)}."] + _rrset(zone, target, qtype, depth + 1)
+            own = [f"{zone_name(name)}. 300 IN CNAME {zone_name(target)}."]
+            if ("NOCHASE", "") in records:
+                return own
+            return own + _rrset(zone, target, qtype, depth + 1)
     return []
 
 
@@ -83,6 +89,10 @@ def datafile(zone, ttl=300):
     zone = {name.rstrip(".").lower(): recs for name, recs in zone.items()}
     parts = ["$TTL %d" % ttl]
     for name, records in zone.items():
+        if "SLEEP" in records:
+            # a real timeout: the server sleeps past the client's timeout
+            parts.append(entry(name, None, copy_query=True, sleep=3))
+            continue
         failure = next((r for r in records if r in ("TIMEOUT", "SERVFAIL")), None)
         recs = [r for r in records if isinstance(r, tuple)]
         sub = dict(zone)

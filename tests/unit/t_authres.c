@@ -117,9 +117,26 @@ START_TEST(test_fold)
 		"mx.example.net; spf=pass (example.com matched ip4:192.0.2.0/24) "
 		"smtp.mailfrom=user@example.com; spf=none (no SPF record) smtp.helo=mail.example.com");
 
-	ck_assert_str_eq(f, "mx.example.net;\n\tspf=pass (example.com matched ip4:192.0.2.0/24) "
+	ck_assert_str_eq(f, "mx.example.net;\n\tspf=pass (example.com matched ip4:192.0.2.0/24)\n\t"
 			    "smtp.mailfrom=user@example.com;\n\tspf=none (no SPF record) "
 			    "smtp.helo=mail.example.com");
+	free(f);
+	/* hostile lengths: every line stays short, quoted strings stay whole */
+	struct buf v;
+	buf_init(&v);
+	buf_adds(&v, "mx; dkim=fail (a b c) header.d=");
+	for (int i = 0; i < 300; i++)
+		buf_adds(&v, "d.");
+	buf_adds(&v, " header.s=\"x y z\" header.b=abc");
+	f = authres_fold("Authentication-Results", v.data);
+	size_t longest = 0, cur = strlen("Authentication-Results: ");
+	for (const char *q = f; *q; q++) {
+		cur = *q == '\n' ? 0 : cur + 1;
+		longest = cur > longest ? cur : longest;
+	}
+	ck_assert_uint_lt(longest, 700);
+	ck_assert_ptr_nonnull(strstr(f, "header.s=\"x y z\""));
+	buf_free(&v);
 	free(f);
 	f = authres_fold("Authentication-Results", "mx; none");
 	ck_assert_str_eq(f, "mx; none");
