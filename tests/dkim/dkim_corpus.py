@@ -209,6 +209,64 @@ def hostile_cases():
     return c
 
 
+def policy_checks(binary, tmp, port):
+    """TempFailOnDNSError with DKIM: tempfail on a key DNS error, unless
+    another signature passed. Returns (passed, failed)."""
+    conf = os.path.join(tmp, "tempfail.conf")
+    with open(conf, "w") as f:
+        f.write("Nameservers 127.0.0.1:%d\nDNSTimeout 1\nDNSRetries 0\nSPFHelo no\n"
+                "AuthservID corpus.test\nTempFailOnDNSError yes\n" % port)
+    checks = [
+        ("servfail key alone -> tempfail", sign(message("p1"), "servfail", "rsa2048"), "tempfail"),
+        ("servfail key beside a pass -> accept",
+         sign(sign(message("p2"), "rsa2048", "rsa2048"), "servfail", "rsa2048"), "accept"),
+    ]
+    ok = bad = 0
+    for name, msg, action in checks:
+        path = os.path.join(tmp, "policy.eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        got, out = authmilter_results(binary, conf, path)
+        if out.rstrip().endswith("action=" + action):
+            ok += 1
+        else:
+            bad += 1
+            print("FAIL policy %s:\n  %s" % (name, out.strip()))
+    return ok, bad
+
+
+def peak_rss_kb(binary, conf, path):
+    """(dkim results, peak resident set in KB) of one test-mode run."""
+    out_path = path + ".out"
+    with open(out_path, "wb") as out_file:
+        proc = subprocess.Popen([binary, "-c", conf, "-t", path, "-i", "192.0.2.1",
+                                 "-H", "mx.example.com", "-s", "alice@example.com"],
+                                stdout=out_file, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(proc.pid, 0)
+    with open(out_path) as f:
+        got = re.findall(r"\bdkim=(\w+)", f.read())
+    os.unlink(out_path)
+    return got, usage.ru_maxrss
+
+
+def bounded_memory(binary, conf, tmp):
+    """A 64 MB body past l= streams through: it passes, and the process
+    grows no more than 4 MB over the same message without the bulk."""
+    path = os.path.join(tmp, "huge.eml")
+    signed = sign(message("m1"), "rsa2048", "rsa2048", length=True)
+    with open(path, "wb") as f:
+        f.write(signed)
+    small_got, small_rss = peak_rss_kb(binary, conf, path)
+    with open(path, "ab") as f:
+        line = b"x" * 998 + b"\r\n"
+        for _ in range(64 * 1024 * 1024 // len(line)):
+            f.write(line)
+    got, rss = peak_rss_kb(binary, conf, path)
+    os.unlink(path)
+    print("64 MB body: dkim=%s, peak RSS %d KB (%d KB without the 64 MB)" % (got, rss, small_rss))
+    return got == ["pass"] and small_got == ["pass"] and rss < small_rss + 4096
+
+
 def authmilter_results(binary, conf, path):
     p = subprocess.run([binary, "-c", conf, "-t", path, "-i", "192.0.2.1", "-H", "mx.example.com",
                         "-s", "alice@example.com"], capture_output=True, timeout=60)
@@ -292,6 +350,14 @@ def main():
                 else:
                     failed += 1
                     print("FAIL hostile %s: %d results %s after %.1fs" % (name, len(got), got[:3], took))
+            ok, bad = policy_checks(binary, tmp, ns.port)
+            passed += ok
+            failed += bad
+            if bounded_memory(binary, conf, tmp):
+                passed += 1
+            else:
+                failed += 1
+                print("FAIL bounded memory")
     finally:
         shutil.rmtree(tmp)
     print("corpus: %d messages; OpenDKIM agrees on %d, disagrees on %d; stricter by RFC 8301: %s"

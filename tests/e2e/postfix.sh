@@ -205,10 +205,11 @@ else
 fi
 
 # 5. DKIM: an ed25519 signature whose selector is CNAME-delegated (Office 365
-# style) passes; the same message tampered in transit fails
+# style) passes -- with simple/simple canonicalization, so the header bytes
+# must reach us exactly as sent (HDR_LEADSPC); the same message tampered fails
 signed() {	# signed NAME: a message from example.net signed by dkimpy
 	printf 'From: Alice <alice@example.net>\r\nTo: user@e2e.test\r\nSubject: %s\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s@example.net>\r\n\r\nSigned body of %s.\r\n' "$1" "$1" "$1" |
-		dkimsign --signalg ed25519-sha256 selector1 example.net "$top_srcdir/tests/dkim/keys/ed25519.key"
+		dkimsign --hcanon simple --bcanon simple --signalg ed25519-sha256 selector1 example.net "$top_srcdir/tests/dkim/keys/ed25519.key"
 }
 signed dkim-good >"$WORK/dkim-good.eml"
 signed dkim-bad | sed 's/^Signed body of/Tampered body of/' >"$WORK/dkim-bad.eml"

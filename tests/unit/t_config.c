@@ -33,6 +33,8 @@ START_TEST(test_defaults)
 	ck_assert(!cfg.spf_reject_fail);
 	ck_assert(!cfg.tempfail_on_dns_error);
 	ck_assert(cfg.user_id == NULL && cfg.pid_file == NULL);
+	ck_assert_int_eq(cfg.dkim_min_key_bits, 1024);
+	ck_assert_int_eq(cfg.dkim_max_signatures, 10);
 	config_free(&cfg);
 }
 END_TEST
@@ -57,7 +59,10 @@ START_TEST(test_full_file)
 		"SocketMode 0600\n"
 		"SPFHelo off\n"
 		"SPFRejectFail YES\n"
-		"TempFailOnDNSError true\n";
+		"TempFailOnDNSError true\n"
+		"DKIMMinKeyBits 2048\n"
+		"dkimmaxsignatures 3\n"
+		"DKIMClockSkew 0\n";
 
 	ck_assert_msg(load_text(text, &cfg, &err, path, sizeof(path)), "%s", err.data);
 	ck_assert_str_eq(cfg.socket_spec, "unix:/run/authmilter/authmilter.sock");
@@ -72,6 +77,9 @@ START_TEST(test_full_file)
 	ck_assert(!cfg.spf_helo);
 	ck_assert(cfg.spf_reject_fail);
 	ck_assert(cfg.tempfail_on_dns_error);
+	ck_assert_int_eq(cfg.dkim_min_key_bits, 2048);
+	ck_assert_int_eq(cfg.dkim_max_signatures, 3);
+	ck_assert_int_eq(cfg.dkim_clock_skew, 0);
 	buf_free(&err);
 	config_free(&cfg);
 }
@@ -99,6 +107,8 @@ static const struct {
 	{ "Socket tcp:8891\n", ":1: Socket wants inet:port@host" },
 	{ "LogLevel verbose\n", ":1: LogLevel wants error, warning, info or debug" },
 	{ "SocketMode 0999\n", ":1: SocketMode wants an octal mode" },
+	{ "DKIMMinKeyBits 256\n", ":1: DKIMMinKeyBits wants a whole number from 512 to 16384" },
+	{ "DKIMMaxSignatures 0\n", ":1: DKIMMaxSignatures wants a whole number from 1 to 1000" },
 };
 
 START_TEST(test_errors)
