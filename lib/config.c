@@ -18,34 +18,55 @@
 
 #define CONFIG_MAX_LINE 4096
 
-enum config_type { CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE };
+enum config_type {
+	CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE, CT_CHOICE, CT_NETS,
+	CT_OVERRIDES
+};
 
 struct config_key {
 	const char *name;
 	enum config_type type;
 	size_t offset;
 	int min, max;			/* CT_INT bounds */
+	const char *const *choices;	/* CT_CHOICE: NULL-terminated, stored as the index */
 };
+
+static const char *const dmarc_modes[] = { "rfc9989", "rfc7489", NULL };
+static const char *const multi_from_choices[] = { "reject", "evaluate-strictest", "ignore", NULL };
+static const char *const quarantine_choices[] = { "hold", "header", NULL };
+static const char *const trusted_choices[] = { "stamp", "skip", NULL };
+static const char *const list_choices[] = { "reject", "quarantine", "accept", NULL };
+static const char *const override_names[] = { "never-reject", "always-pass", "force-reject", NULL };
 
 #define OFF(f) offsetof(struct config, f)
 
 static const struct config_key config_keys[] = {
-	{ "Socket",		CT_STRING,	OFF(socket_spec),	0, 0 },
-	{ "SocketMode",		CT_MODE,	OFF(socket_mode),	0, 0777 },
-	{ "AuthservID",		CT_STRING,	OFF(authserv_id),	0, 0 },
-	{ "Nameservers",	CT_NAMESERVERS,	0,			0, 0 },
-	{ "DNSTimeout",		CT_INT,		OFF(dns_timeout),	1, 300 },
-	{ "DNSRetries",		CT_INT,		OFF(dns_retries),	0, 10 },
-	{ "DNSCacheSize",	CT_INT,		OFF(dns_cache_size),	0, 10000000 },
-	{ "UserID",		CT_STRING,	OFF(user_id),		0, 0 },
-	{ "PidFile",		CT_STRING,	OFF(pid_file),		0, 0 },
-	{ "LogLevel",		CT_LOGLEVEL,	OFF(log_level),		0, 0 },
-	{ "SPFHelo",		CT_BOOL,	OFF(spf_helo),		0, 0 },
-	{ "SPFRejectFail",	CT_BOOL,	OFF(spf_reject_fail),	0, 0 },
-	{ "TempFailOnDNSError",	CT_BOOL,	OFF(tempfail_on_dns_error), 0, 0 },
-	{ "DKIMMinKeyBits",	CT_INT,		OFF(dkim_min_key_bits),	512, 16384 },
-	{ "DKIMMaxSignatures",	CT_INT,		OFF(dkim_max_signatures), 1, 1000 },
-	{ "DKIMClockSkew",	CT_INT,		OFF(dkim_clock_skew),	0, 86400 },
+	{ "Socket",		CT_STRING,	OFF(socket_spec),	0, 0, NULL },
+	{ "SocketMode",		CT_MODE,	OFF(socket_mode),	0, 0777, NULL },
+	{ "AuthservID",		CT_STRING,	OFF(authserv_id),	0, 0, NULL },
+	{ "Nameservers",	CT_NAMESERVERS,	0,			0, 0, NULL },
+	{ "DNSTimeout",		CT_INT,		OFF(dns_timeout),	1, 300, NULL },
+	{ "DNSRetries",		CT_INT,		OFF(dns_retries),	0, 10, NULL },
+	{ "DNSCacheSize",	CT_INT,		OFF(dns_cache_size),	0, 10000000, NULL },
+	{ "UserID",		CT_STRING,	OFF(user_id),		0, 0, NULL },
+	{ "PidFile",		CT_STRING,	OFF(pid_file),		0, 0, NULL },
+	{ "LogLevel",		CT_LOGLEVEL,	OFF(log_level),		0, 0, NULL },
+	{ "SPFHelo",		CT_BOOL,	OFF(spf_helo),		0, 0, NULL },
+	{ "SPFRejectFail",	CT_BOOL,	OFF(spf_reject_fail),	0, 0, NULL },
+	{ "TempFailOnDNSError",	CT_BOOL,	OFF(tempfail_on_dns_error), 0, 0, NULL },
+	{ "DKIMMinKeyBits",	CT_INT,		OFF(dkim_min_key_bits),	512, 16384, NULL },
+	{ "DKIMMaxSignatures",	CT_INT,		OFF(dkim_max_signatures), 1, 1000, NULL },
+	{ "DKIMClockSkew",	CT_INT,		OFF(dkim_clock_skew),	0, 86400, NULL },
+	{ "DMARCMode",		CT_CHOICE,	OFF(dmarc_mode),	0, 0, dmarc_modes },
+	{ "PublicSuffixList",	CT_STRING,	OFF(psl_file),		0, 0, NULL },
+	{ "DMARCEnforce",	CT_BOOL,	OFF(dmarc_enforce),	0, 0, NULL },
+	{ "DMARCQuarantine",	CT_CHOICE,	OFF(dmarc_quarantine),	0, 0, quarantine_choices },
+	{ "DMARCRejectText",	CT_STRING,	OFF(dmarc_reject_text),	0, 0, NULL },
+	{ "DMARCMultiFrom",	CT_CHOICE,	OFF(dmarc_multi_from),	0, 0, multi_from_choices },
+	{ "TrustedNetworks",	CT_NETS,	0,			0, 0, NULL },
+	{ "TrustedClientPolicy", CT_CHOICE,	OFF(trusted_policy),	0, 0, trusted_choices },
+	{ "DMARCOverrides",	CT_OVERRIDES,	0,			0, 0, NULL },
+	{ "DMARCListAction",	CT_CHOICE,	OFF(dmarc_list_action),	0, 0, list_choices },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -88,6 +109,42 @@ config_defaults(struct config *cfg)
 	cfg->dkim_min_key_bits = 1024;
 	cfg->dkim_max_signatures = 10;
 	cfg->dkim_clock_skew = 300;
+	cfg->psl_file = xstrdup("/usr/share/publicsuffix/public_suffix_list.dat");
+	cfg->dmarc_enforce = true;
+	cfg->dmarc_reject_text = xstrdup("Rejected by the DMARC policy of %d");
+	/* Local submission is not DMARC-enforced unless the admin says otherwise. */
+	cfg->trusted_nets = xcalloc(2, sizeof(struct ipnet));
+	if (ipaddr_parse_net("127.0.0.0/8", &cfg->trusted_nets[0])
+	    && ipaddr_parse_net("::1", &cfg->trusted_nets[1]))
+		cfg->n_trusted_nets = 2;
+}
+
+static void
+free_overrides(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_overrides; i++)
+		free(cfg->overrides[i].domain);
+	free(cfg->overrides);
+	cfg->overrides = NULL;
+	cfg->n_overrides = 0;
+}
+
+/* config_find_override - the override for domain or its nearest parent */
+const struct dmarc_override *
+config_find_override(const struct config *cfg, const char *domain)
+{
+	const struct dmarc_override *best = NULL;
+	size_t n = strlen(domain), best_len = 0;
+
+	for (size_t i = 0; i < cfg->n_overrides; i++) {
+		const char *d = cfg->overrides[i].domain;
+		size_t l = strlen(d);
+		if (l > n || strcasecmp(domain + n - l, d) != 0 || (l < n && domain[n - l - 1] != '.'))
+			continue;
+		if (l > best_len)
+			best = &cfg->overrides[i], best_len = l;
+	}
+	return best;
 }
 
 /* config_free - release strings */
@@ -98,6 +155,10 @@ config_free(struct config *cfg)
 	free(cfg->authserv_id);
 	free(cfg->user_id);
 	free(cfg->pid_file);
+	free(cfg->psl_file);
+	free(cfg->dmarc_reject_text);
+	free(cfg->trusted_nets);
+	free_overrides(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -163,6 +224,106 @@ parse_nameservers(struct config *cfg, const char *value, struct buf *why)
 	return ok;
 }
 
+/* for_each_line - call fn for every non-comment line of a file; file:line errors */
+static bool
+for_each_line(const char *path, bool (*fn)(void *ctx, char *line, struct buf *why), void *ctx,
+	      struct buf *why)
+{
+	char line[1024];
+	unsigned lineno = 0;
+	FILE *fp = fopen(path, "r");
+	bool ok = true;
+
+	if (fp == NULL) {
+		buf_printf(why, "cannot open %s: %s", path, strerror(errno));
+		return false;
+	}
+	while (ok && fgets(line, sizeof(line), fp)) {
+		lineno++;
+		line[strcspn(line, "#\r\n")] = '\0';
+		char *p = line;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			continue;
+		size_t before = why->len;
+		if (!fn(ctx, p, why)) {
+			/* prefix the inner message with the included file's position */
+			char *inner = xstrdup(why->data + before);
+			why->len = before;
+			why->data[before] = '\0';
+			buf_printf(why, "%s:%u: %s", path, lineno, inner);
+			free(inner);
+			ok = false;
+		}
+	}
+	fclose(fp);
+	return ok;
+}
+
+static bool
+add_net(void *ctx, char *text, struct buf *why)
+{
+	struct config *cfg = ctx;
+	size_t n = strlen(text);
+
+	while (n > 0 && isspace((unsigned char)text[n - 1]))
+		text[--n] = '\0';
+	cfg->trusted_nets = xrealloc(cfg->trusted_nets, (cfg->n_trusted_nets + 1) * sizeof(struct ipnet));
+	if (!ipaddr_parse_net(text, &cfg->trusted_nets[cfg->n_trusted_nets])) {
+		buf_printf(why, "bad network \"%s\" (want address or address/prefix)", text);
+		return false;
+	}
+	cfg->n_trusted_nets++;
+	return true;
+}
+
+/* parse_nets - "none", an inline comma list, or a file path with one network a line */
+static bool
+parse_nets(struct config *cfg, const char *value, struct buf *why)
+{
+	char *copy, *save = NULL, *tok;
+	bool ok = true;
+
+	cfg->n_trusted_nets = 0;
+	if (strcasecmp(value, "none") == 0)
+		return true;
+	if (value[0] == '/')
+		return for_each_line(value, add_net, cfg, why);
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save))
+		ok = add_net(cfg, tok, why);
+	free(copy);
+	return ok;
+}
+
+static bool
+add_override(void *ctx, char *line, struct buf *why)
+{
+	struct config *cfg = ctx;
+	char domain[256], action[32], extra[2];
+	int n = sscanf(line, "%255s %31s %1s", domain, action, extra);
+
+	if (n != 2) {
+		buf_adds(why, "want \"domain action\"");
+		return false;
+	}
+	for (int i = 0; override_names[i]; i++) {
+		if (strcasecmp(action, override_names[i]) != 0)
+			continue;
+		size_t dl = strlen(domain);
+		if (dl > 1 && domain[dl - 1] == '.')
+			domain[--dl] = '\0';
+		cfg->overrides = xrealloc(cfg->overrides, (cfg->n_overrides + 1) * sizeof(*cfg->overrides));
+		cfg->overrides[cfg->n_overrides].domain = xstrdup(domain);
+		cfg->overrides[cfg->n_overrides++].action = (enum override_action)i;
+		return true;
+	}
+	buf_printf(why, "unknown override \"%s\" (want never-reject, always-pass or force-reject)",
+		   action);
+	return false;
+}
+
 /* apply_value - store one value; on error put the reason in why */
 static bool
 apply_value(struct config *cfg, const struct config_key *key, const char *value,
@@ -203,6 +364,24 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 		return false;
 	case CT_NAMESERVERS:
 		return parse_nameservers(cfg, value, why);
+	case CT_NETS:
+		return parse_nets(cfg, value, why);
+	case CT_OVERRIDES:
+		free_overrides(cfg);
+		return for_each_line(value, add_override, cfg, why);
+	case CT_CHOICE:
+		for (int i = 0; key->choices[i]; i++) {
+			if (strcasecmp(value, key->choices[i]) == 0) {
+				*(int *)field = i;
+				return true;
+			}
+		}
+		buf_printf(why, "%s wants", key->name);
+		for (int i = 0; key->choices[i]; i++)
+			buf_printf(why, "%s %s", i ? (key->choices[i + 1] ? "," : " or") : "",
+				   key->choices[i]);
+		buf_printf(why, ", not \"%s\"", value);
+		return false;
 	}
 	return false;
 }

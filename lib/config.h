@@ -12,8 +12,19 @@
 #include <stdbool.h>
 #include "buf.h"
 #include "dns.h"
+#include "ipaddr.h"
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+enum multi_from { MULTI_FROM_REJECT, MULTI_FROM_STRICTEST, MULTI_FROM_IGNORE };
+enum quarantine_how { QUARANTINE_HOLD, QUARANTINE_HEADER };
+enum trusted_policy { TRUSTED_STAMP, TRUSTED_SKIP };
+enum list_action { LIST_REJECT, LIST_QUARANTINE, LIST_ACCEPT };
+enum override_action { OVERRIDE_NEVER_REJECT, OVERRIDE_ALWAYS_PASS, OVERRIDE_FORCE_REJECT };
+
+struct dmarc_override {
+	char *domain;			/* applies to this domain and its subdomains */
+	enum override_action action;
+};
 
 struct config {
 	char *socket_spec;		/* libmilter spec: inet:port@host, inet6:, unix:/path */
@@ -33,11 +44,24 @@ struct config {
 	int dkim_min_key_bits;		/* RSA keys below this never pass */
 	int dkim_max_signatures;	/* signatures evaluated per message */
 	int dkim_clock_skew;		/* seconds of slack for t= and x= */
+	int dmarc_mode;			/* enum dmarc_mode */
+	char *psl_file;			/* RFC 7489 mode's public suffix list */
+	bool dmarc_enforce;		/* no: monitor, stamp only */
+	int dmarc_quarantine;		/* enum quarantine_how */
+	char *dmarc_reject_text;	/* %d: the From domain */
+	int dmarc_multi_from;		/* enum multi_from */
+	struct ipnet *trusted_nets;	/* clients not DMARC-enforced */
+	size_t n_trusted_nets;
+	int trusted_policy;		/* enum trusted_policy, also for SMTP AUTH */
+	struct dmarc_override *overrides;
+	size_t n_overrides;
+	int dmarc_list_action;		/* enum list_action */
 };
 
 void config_defaults(struct config *cfg);
 bool config_load(struct config *cfg, const char *path, struct buf *errors);
 void config_free(struct config *cfg);
 const char *config_log_level_name(enum log_level level);
+const struct dmarc_override *config_find_override(const struct config *cfg, const char *domain);
 
 #endif

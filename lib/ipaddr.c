@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -32,6 +33,42 @@ ipaddr_parse(const char *text, struct ipaddr *out)
 		out->family = AF_INET;
 	}
 	return true;
+}
+
+/* ipaddr_parse_net - "addr" or "addr/prefix", IPv4 or IPv6 */
+bool
+ipaddr_parse_net(const char *text, struct ipnet *out)
+{
+	char addr[IPADDR_TEXT_MAX + 8];
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+
+	if (n == 0 || n >= sizeof(addr))
+		return false;
+	memcpy(addr, text, n);
+	addr[n] = '\0';
+	if (!ipaddr_parse(addr, &out->addr))
+		return false;
+	unsigned max = out->addr.family == AF_INET ? 32 : 128;
+	out->prefix = max;
+	if (slash) {
+		char *end;
+		unsigned long p = strtoul(slash + 1, &end, 10);
+		if (slash[1] == '\0' || *end != '\0' || p > max)
+			return false;
+		out->prefix = (unsigned)p;
+	}
+	return true;
+}
+
+/* ipaddr_in_nets - is a inside any of the networks? */
+bool
+ipaddr_in_nets(const struct ipaddr *a, const struct ipnet *nets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ipaddr_match(a, &nets[i].addr, nets[i].prefix))
+			return true;
+	return false;
 }
 
 /* ipaddr_parse_ip4_strict - RFC 7208 ip4-network: four qnums, no leading zeros */

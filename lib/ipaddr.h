@@ -18,7 +18,14 @@ struct ipaddr {
 	uint8_t bytes[16];	/* network order; 4 used for AF_INET */
 };
 
+struct ipnet {
+	struct ipaddr addr;
+	unsigned prefix;
+};
+
 bool ipaddr_parse(const char *text, struct ipaddr *out);
+bool ipaddr_parse_net(const char *text, struct ipnet *out);
+bool ipaddr_in_nets(const struct ipaddr *a, const struct ipnet *nets, size_t n);
 bool ipaddr_parse_ip4_strict(const char *text, size_t len, struct ipaddr *out);
 bool ipaddr_match(const struct ipaddr *a, const struct ipaddr *b, unsigned prefix);
 void ipaddr_format(const struct ipaddr *a, char out[IPADDR_TEXT_MAX]);

@@ -10,6 +10,9 @@
 #include "session.h"
 #include "authres.h"
 #include "dkimv.h"
+#include "dmarc.h"
+#include "fromaddr.h"
+#include "policy.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -17,34 +20,43 @@
 #include <strings.h>
 
 
+#define SESSION_MAX_FROM 8	/* From fields kept; more are counted, and are a problem */
+
 struct session {
 	const struct config *cfg;
 	struct dns *dns;
+	const struct dmarc_ctx *dmarc;
 	/* connection */
 	char *client_ip;
 	struct ipaddr ip;
 	bool ip_ok;
 	char *client_name;
 	char *helo;
+	bool trusted_net;
 	/* message */
 	char *queue_id;
 	char *mail_from;		/* NULL until MAIL FROM; "" for the null sender */
 	struct spf_outcome spf_mailfrom, spf_helo;
 	bool spf_mailfrom_done, spf_helo_done;
 	struct dkimv_msg *dkim;
+	char *auth_user;		/* SMTP AUTH name, NULL if none */
+	char *from_values[SESSION_MAX_FROM];
+	size_t n_from;			/* From fields seen (may exceed what we keep) */
+	bool has_list_id;
 	size_t n_ar_seen;
 	size_t *ar_ours;		/* indexes of A-R fields claiming our id */
 	size_t n_ar_ours, cap_ar_ours;
 };
 
-/* session_new - a connection's state; cfg and dns must outlive it */
+/* session_new - a connection's state; cfg, dns and dmarc must outlive it */
 struct session *
-session_new(const struct config *cfg, struct dns *dns)
+session_new(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 
 	s->cfg = cfg;
 	s->dns = dns;
+	s->dmarc = dmarc;
 	return s;
 }
 
@@ -60,6 +72,12 @@ message_reset(struct session *s)
 	s->spf_mailfrom_done = s->spf_helo_done = false;
 	dkimv_free(s->dkim);
 	s->dkim = NULL;
+	free(s->auth_user);
+	s->auth_user = NULL;
+	for (size_t i = 0; i < s->n_from && i < SESSION_MAX_FROM; i++)
+		free(s->from_values[i]);
+	s->n_from = 0;
+	s->has_list_id = false;
 	s->n_ar_seen = s->n_ar_ours = 0;
 }
 
@@ -97,6 +115,17 @@ session_connect(struct session *s, const char *client_ip, const char *client_nam
 	s->client_ip = xstrdup(client_ip ? client_ip : "");
 	s->client_name = client_name ? dup_clean(client_name, 255) : NULL;
 	s->ip_ok = client_ip && ipaddr_parse(client_ip, &s->ip);
+	s->trusted_net = s->ip_ok && ipaddr_in_nets(&s->ip, s->cfg->trusted_nets,
+						     s->cfg->n_trusted_nets);
+}
+
+/* session_set_auth - the SMTP AUTH login of this message; empty means none */
+void
+session_set_auth(struct session *s, const char *user)
+{
+	free(s->auth_user);
+	/* An empty {auth_authen} is no login (OpenDMARC 1.4.2 got this wrong). */
+	s->auth_user = user && *user ? dup_clean(user, 256) : NULL;
 }
 
 /* session_helo - the HELO/EHLO argument (a later one replaces it) */
@@ -174,6 +203,16 @@ session_header(struct session *s, const char *name, const char *value)
 {
 	if (s->dkim)
 		dkimv_header(s->dkim, name, value);
+	if (strcasecmp(name, "From") == 0) {
+		if (s->n_from < SESSION_MAX_FROM)
+			s->from_values[s->n_from] = dup_clean(value, 4096);
+		s->n_from++;
+		return;
+	}
+	if (strcasecmp(name, "List-Id") == 0) {
+		s->has_list_id = true;
+		return;
+	}
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return;
 	s->n_ar_seen++;
@@ -263,7 +302,28 @@ add_dkim(struct authres *ar, const struct dkimv_outcome *dk)
 }
 
 static void
-build_authres(struct session *s, const struct dkimv_outcome *dk, struct verdict *v)
+add_dmarc(struct authres *ar, const struct dmarc_eval *ev)
+{
+	struct buf comment;
+
+	if (!ev->evaluated)
+		return;
+	buf_init(&comment);
+	buf_adds(&comment, ev->out.reason ? ev->out.reason : "");
+	if (ev->notes.len)
+		buf_printf(&comment, "; local: %s", ev->notes.data);
+	authres_add(ar, "dmarc", dmarc_result_name(ev->out.result), comment.data);
+	if (ev->from_domain)
+		authres_prop(ar, "header.from", ev->from_domain);
+	if (ev->out.result == DMARC_FAIL || ev->from_problem)
+		authres_prop(ar, "policy.dmarc", dmarc_policy_name(ev->applied == DMARC_POLICY_UNSET
+								 ? DMARC_POLICY_NONE : ev->applied));
+	buf_free(&comment);
+}
+
+static void
+build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dmarc_eval *ev,
+	      struct verdict *v)
 {
 	struct authres ar;
 	bool null_sender = s->mail_from == NULL || s->mail_from[0] == '\0';
@@ -279,68 +339,127 @@ build_authres(struct session *s, const struct dkimv_outcome *dk, struct verdict 
 		add_spf(&ar, &s->spf_helo, "smtp.helo", s->helo ? s->helo : "");
 	if (s->dkim)
 		add_dkim(&ar, dk);
+	add_dmarc(&ar, ev);
 	v->auth_results = authres_finish(&ar);
 }
 
-static void
-set_reply(struct verdict *v, enum verdict_action action, const char *code,
-	  const char *xcode, const char *fmt_head, const char *detail)
+/* exempt_reason - why this client is not DMARC-enforced, or NULL */
+static const char *
+exempt_reason(const struct session *s)
 {
-	struct buf b;
-
-	buf_init(&b);
-	buf_adds(&b, fmt_head);
-	if (detail && *detail) {
-		buf_adds(&b, ": ");
-		authres_sanitize(&b, detail, 300);
-	}
-	v->action = action;
-	v->smtp_code = code;
-	v->smtp_xcode = xcode;
-	v->reply_text = buf_steal(&b);
+	if (s->auth_user)
+		return "authenticated client";
+	if (s->trusted_net)
+		return "trusted network";
+	return NULL;
 }
 
-/* dkim_dns_trouble - a key lookup failed and no signature passed anyway */
+/* collect_from_domains - every distinct author domain; false with a problem */
 static bool
-dkim_dns_trouble(const struct dkimv_outcome *dk)
+collect_from_domains(struct session *s, struct fromaddr *all, const char **problem)
 {
-	bool temperror = false;
-
-	for (size_t i = 0; i < dk->n_sigs; i++) {
-		if (dk->sigs[i].result == DKIMV_PASS)
+	memset(all, 0, sizeof(*all));
+	if (s->n_from == 0)
+		return *problem = "no From header field", false;
+	if (s->n_from > SESSION_MAX_FROM)
+		return *problem = "too many From header fields", false;
+	for (size_t i = 0; i < s->n_from; i++) {
+		struct fromaddr f;
+		if (!fromaddr_parse(s->from_values[i], &f)) {
+			*problem = f.error;
+			fromaddr_free(&f);
 			return false;
-		temperror |= dk->sigs[i].result == DKIMV_TEMPERROR;
+		}
+		for (size_t j = 0; j < f.n; j++) {
+			bool seen = false;
+			for (size_t k = 0; k < all->n; k++)
+				seen |= strcmp(all->domains[k], f.domains[j]) == 0;
+			if (!seen && all->n < FROMADDR_MAX)
+				all->domains[all->n++] = xstrdup(f.domains[j]);
+		}
+		fromaddr_free(&f);
 	}
-	return temperror;
+	return true;
 }
 
-static void
-decide(struct session *s, const struct dkimv_outcome *dk, struct verdict *v)
+/* worse - rank outcomes for evaluate-strictest: the one a receiver must heed */
+static int
+severity(const struct dmarc_outcome *o)
 {
-	const struct spf_outcome *spf = &s->spf_mailfrom;
-
-	v->action = ACTION_ACCEPT;
-	if (s->cfg->tempfail_on_dns_error && dkim_dns_trouble(dk))
-		set_reply(v, ACTION_TEMPFAIL, "451", "4.7.24",
-			  "Temporary DNS error during DKIM check, try again later", NULL);
-	if (!s->spf_mailfrom_done)
-		return;
-	if (spf->result == SPF_FAIL && s->cfg->spf_reject_fail) {
-		struct buf head;
-		buf_init(&head);
-		buf_adds(&head, "SPF check failed for ");
-		authres_sanitize(&head, spf->domain ? spf->domain : "", 200);
-		set_reply(v, ACTION_REJECT, "550", "5.7.23", head.data, spf->explanation);
-		buf_free(&head);
-	} else if (spf->result == SPF_TEMPERROR && s->cfg->tempfail_on_dns_error
-		   && v->action == ACTION_ACCEPT) {
-		set_reply(v, ACTION_TEMPFAIL, "451", "4.7.24",
-			  "Temporary DNS error during SPF check, try again later", spf->reason);
-	}
+	if (o->result == DMARC_FAIL)
+		return 10 + (int)o->disposition;
+	return o->result == DMARC_TEMPERROR ? 3 : o->result == DMARC_PERMERROR ? 2
+	     : o->result == DMARC_NONE ? 1 : 0;
 }
 
 static void
-build_summary(struct session *s, const struct dkimv_outcome *dk, struct verdict *v)
+evaluate_domain(struct session *s, const struct dkimv_outcome *dk, const char *domain,
+		struct dmarc_outcome *out)
+{
+	struct dmarc_request req = {
+		.author_domain = domain,
+		.spf_result = s->spf_mailfrom_done ? s->spf_mailfrom.result : SPF_NONE,
+		.spf_domain = s->spf_mailfrom.domain,
+		.dkim = dk,
+		.mode = s->dmarc->mode,
+	};
+
+	dmarc_evaluate(s->dmarc, &req, out);
+}
+
+/* run_dmarc - the author domain(s), then the evaluation DMARCMultiFrom asks for */
+static void
+run_dmarc(struct session *s, const struct dkimv_outcome *dk, struct dmarc_eval *ev)
+{
+	struct fromaddr all;
+	const char *problem = NULL;
+
+	memset(ev, 0, sizeof(*ev));
+	buf_init(&ev->notes);
+	if (s->dmarc == NULL || (exempt_reason(s) && s->cfg->trusted_policy == TRUSTED_SKIP))
+		return;
+	ev->evaluated = true;
+	if (!collect_from_domains(s, &all, &problem)) {
+		ev->from_problem = problem;
+	} else if (all.n > 1 && s->cfg->dmarc_multi_from != MULTI_FROM_STRICTEST) {
+		ev->several_domains = true;
+		if (s->cfg->dmarc_multi_from == MULTI_FROM_IGNORE)
+			ev->evaluated = false;
+		else
+			ev->from_problem = "several From domains";
+	} else {
+		for (size_t i = 0; i < all.n; i++) {
+			struct dmarc_outcome o;
+			evaluate_domain(s, dk, all.domains[i], &o);
+			if (i == 0 || severity(&o) > severity(&ev->out)) {
+				dmarc_outcome_free(&ev->out);
+				ev->out = o;
+				free(ev->from_domain);
+				ev->from_domain = xstrdup(all.domains[i]);
+			} else {
+				dmarc_outcome_free(&o);
+			}
+		}
+		ev->several_domains = all.n > 1;
+	}
+	if (ev->from_problem) {
+		ev->out.result = DMARC_PERMERROR;
+		ev->out.reason = xstrdup(ev->from_problem);
+	}
+	fromaddr_free(&all);
+}
+
+static void
+dmarc_eval_free(struct dmarc_eval *ev)
+{
+	dmarc_outcome_free(&ev->out);
+	free(ev->from_domain);
+	buf_free(&ev->notes);
+}
+
+static void
+build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dmarc_eval *ev,
+	      struct verdict *v)
 {
 	struct buf b;
 
@@ -365,6 +484,23 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, struct verdict 
 	}
 	if (dk->n_not_evaluated)
 		buf_printf(&b, " dkim_not_evaluated=%zu", dk->n_not_evaluated);
+	if (ev->evaluated) {
+		buf_printf(&b, " dmarc=%s", dmarc_result_name(ev->out.result));
+		if (ev->from_domain) {
+			buf_addc(&b, '/');
+			authres_sanitize(&b, ev->from_domain, 100);
+		}
+		if (ev->out.result == DMARC_FAIL)
+			buf_printf(&b, " dmarc_policy=%s dmarc_applied=%s",
+				   dmarc_policy_name(ev->out.disposition), dmarc_policy_name(ev->applied));
+		if (ev->from_problem)
+			buf_printf(&b, " from_problem=\"%s\"", ev->from_problem);
+		if (ev->notes.len) {
+			buf_adds(&b, " dmarc_local=\"");
+			authres_sanitize(&b, ev->notes.data, 200);
+			buf_addc(&b, '"');
+		}
+	}
 	if (s->n_ar_ours)
 		buf_printf(&b, " removed_forged_ar=%zu", s->n_ar_ours);
 	buf_printf(&b, " action=%s", verdict_action_name(v->action));
@@ -378,19 +514,30 @@ void
 session_eom(struct session *s, struct verdict *v)
 {
 	struct dkimv_outcome dk = { 0 };
+	struct dmarc_eval ev;
 
 	memset(v, 0, sizeof(*v));
 	if (s->dkim)
 		dkimv_end(s->dkim, &dk);
-	build_authres(s, &dk, v);
-	decide(s, &dk, v);
+	run_dmarc(s, &dk, &ev);
+	struct policy_input in = {
+		.cfg = s->cfg,
+		.spf = s->spf_mailfrom_done ? &s->spf_mailfrom : NULL,
+		.dkim = &dk,
+		.dmarc = &ev,
+		.exempt = exempt_reason(s),
+		.mailing_list = s->has_list_id,
+	};
+	policy_decide(&in, v);
+	build_authres(s, &dk, &ev, v);
 	if (s->n_ar_ours) {
 		v->n_delete = s->n_ar_ours;
 		v->delete_ar = xcalloc(s->n_ar_ours, sizeof(size_t));
 		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
 	}
-	build_summary(s, &dk, v);
+	build_summary(s, &dk, &ev, v);
 	dkimv_outcome_free(&dk);
+	dmarc_eval_free(&ev);
 	message_reset(s);
 }
 

@@ -29,13 +29,16 @@ struct verdict {
 };
 
 struct session;
+struct dmarc_ctx;
 
-struct session *session_new(const struct config *cfg, struct dns *dns);
+struct session *session_new(const struct config *cfg, struct dns *dns,
+			    const struct dmarc_ctx *dmarc);
 void session_free(struct session *s);
 
 void session_connect(struct session *s, const char *client_ip, const char *client_name);
 void session_helo(struct session *s, const char *helo);
 void session_mail_from(struct session *s, const char *address);
+void session_set_auth(struct session *s, const char *user);
 void session_header(struct session *s, const char *name, const char *value);
 void session_eoh(struct session *s);
 bool session_wants_body(const struct session *s);

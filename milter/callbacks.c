@@ -15,6 +15,7 @@
 
 static const struct config *milter_cfg;
 static struct dns *milter_dns;
+static const struct dmarc_ctx *milter_dmarc;
 
 /* conn - what the milter layer knows of a connection besides the session */
 struct conn {
@@ -25,10 +26,11 @@ struct conn {
 
 /* callbacks_init - the shared, read-only state every connection uses */
 void
-callbacks_init(const struct config *cfg, struct dns *dns)
+callbacks_init(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc)
 {
 	milter_cfg = cfg;
 	milter_dns = dns;
+	milter_dmarc = dmarc;
 }
 
 static struct conn *
@@ -101,7 +103,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		return SMFIS_ACCEPT;
 	}
 	if (c->session == NULL)
-		c->session = session_new(milter_cfg, milter_dns);
+		c->session = session_new(milter_cfg, milter_dns, milter_dmarc);
 	addr_text(hostaddr, ip, sizeof(ip));
 	session_connect(c->session, ip[0] ? ip : NULL, hostname);
 	log_debug("connect from %s [%s]", hostname ? hostname : "unknown", ip);
@@ -126,6 +128,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (s == NULL)
 		return SMFIS_ACCEPT;
 	session_mail_from(s, argv[0]);
+	session_set_auth(s, smfi_getsymval(ctx, "{auth_authen}"));
 	return SMFIS_CONTINUE;
 }
 

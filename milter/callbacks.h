@@ -8,7 +8,8 @@
 #include "../lib/config.h"
 #include "../lib/dns.h"
 
-void callbacks_init(const struct config *cfg, struct dns *dns);
+struct dmarc_ctx;
+void callbacks_init(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc);
 extern struct smfiDesc callbacks_desc;
 
 #endif

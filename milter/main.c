@@ -11,6 +11,7 @@
 #include "privs.h"
 #include "testmode.h"
 #include "../lib/dkimv.h"
+#include "../lib/dmarc.h"
 #include "../lib/dnscache.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ usage(FILE *fp)
 		"usage: authmilter [-c CONF] [-f]           run the milter\n"
 		"       authmilter [-c CONF] -n             check the configuration\n"
 		"       authmilter [-c CONF] -t MESSAGE -i CLIENT_IP [-H HELO] [-s MAIL_FROM]\n"
+		"                  [-a AUTH_USER]\n"
 		"                                           evaluate one message (test mode)\n"
 		"       authmilter -V                       print the version\n");
 }
@@ -54,7 +56,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->conf_path = DEFAULT_CONF;
-	while ((c = getopt(argc, argv, "c:fnt:i:H:s:Vh")) != -1) {
+	while ((c = getopt(argc, argv, "c:fnt:i:H:s:a:Vh")) != -1) {
 		switch (c) {
 		case 'c': o->conf_path = optarg; o->conf_explicit = true; break;
 		case 'f': o->foreground = true; break;
@@ -63,6 +65,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'i': o->test.client_ip = optarg; break;
 		case 'H': o->test.helo = optarg; break;
 		case 's': o->test.sender = optarg; break;
+		case 'a': o->test.auth_user = optarg; break;
 		case 'V': printf("authmilter %s\n", PACKAGE_VERSION); exit(EXIT_SUCCESS);
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		default: usage(stderr); exit(2);
@@ -203,14 +206,22 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
+	struct dmarc_ctx dmarc;
+	if (!dmarc_ctx_init(&dmarc, &dns, (enum dmarc_mode)cfg.dmarc_mode, cfg.psl_file, why,
+			    sizeof(why))) {
+		fprintf(stderr, "authmilter: %s\n", why);
+		return EXIT_FAILURE;
+	}
+
 	int rc;
 	if (o.test_mode) {
 		log_open(true, cfg.log_level);
-		rc = testmode_run(&cfg, &dns, &o.test);
+		rc = testmode_run(&cfg, &dns, &dmarc, &o.test);
 	} else {
-		callbacks_init(&cfg, &dns);
+		callbacks_init(&cfg, &dns, &dmarc);
 		rc = run_daemon(&o, &cfg);
 	}
+	dmarc_ctx_free(&dmarc);
 	dkimv_shutdown();
 	dnscache_free(cache);
 	config_free(&cfg);

@@ -89,7 +89,8 @@ feed_message(struct session *s, FILE *fp)
 
 /* testmode_run - exit status 0 when evaluation ran */
 int
-testmode_run(const struct config *cfg, struct dns *dns, const struct testmode_args *args)
+testmode_run(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc,
+	     const struct testmode_args *args)
 {
 	struct session *s;
 	struct verdict v;
@@ -100,11 +101,12 @@ testmode_run(const struct config *cfg, struct dns *dns, const struct testmode_ar
 		fprintf(stderr, "authmilter: %s: %s\n", args->message_file, strerror(errno));
 		return 2;
 	}
-	s = session_new(cfg, dns);
+	s = session_new(cfg, dns, dmarc);
 	session_connect(s, args->client_ip, NULL);
 	if (args->helo)
 		session_helo(s, args->helo);
 	session_mail_from(s, args->sender ? args->sender : "");
+	session_set_auth(s, args->auth_user);
 	feed_message(s, fp);
 	if (fp != stdin)
 		fclose(fp);

@@ -13,8 +13,11 @@ struct testmode_args {
 	const char *client_ip;
 	const char *helo;	/* NULL: no HELO given */
 	const char *sender;	/* NULL: null sender */
+	const char *auth_user;	/* SMTP AUTH login, NULL if none */
 };
 
-int testmode_run(const struct config *cfg, struct dns *dns, const struct testmode_args *args);
+struct dmarc_ctx;
+int testmode_run(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc,
+		 const struct testmode_args *args);
 
 #endif

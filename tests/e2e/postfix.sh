@@ -199,7 +199,7 @@ fi
 send bounce '<>' mail.pass.example "$(message bounce x pass.example)"
 if f=$(delivered bounce); then
 	check "null sender: one spf= result, for smtp.helo=mail.pass.example" \
-		grep -Eq '^Authentication-Results: mx.e2e.test; spf=none \(no SPF record for mail.pass.example\) smtp.helo=mail.pass.example; dkim=none$' <(headers "$f" Authentication-Results)
+		grep -Eq '^Authentication-Results: mx.e2e.test; spf=none \(no SPF record for mail.pass.example\) smtp.helo=mail.pass.example; dkim=none; dmarc=none \(no DMARC record\) header.from=pass.example$' <(headers "$f" Authentication-Results)
 else
 	fail "null sender: delivered"
 fi
@@ -231,7 +231,7 @@ fi
 
 # 6. one info log line per message with queue id, client, helo, results, action
 check "log: summary line with queue id and client" \
-	grep -Eq 'info: [0-9A-F]{6,}: client=127.0.0.1 helo=mail.pass.example from=<sender@pass.example> spf=pass spf_helo=none dkim=none removed_forged_ar=1 action=accept' "$WORK/authmilter.log"
+	grep -Eq 'info: [0-9A-F]{6,}: client=127.0.0.1 helo=mail.pass.example from=<sender@pass.example> spf=pass spf_helo=none dkim=none dmarc=none/pass.example removed_forged_ar=1 action=accept' "$WORK/authmilter.log"
 
 # 7. SIGTERM stops the milter cleanly
 kill "$MILTER_PID"

@@ -1,0 +1,389 @@
+/*
+ * dmarc - record discovery (RFC 9989 DNS tree walk, or RFC 7489 with the
+ * Public Suffix List), organizational domains, alignment and the result.
+ */
+#include "dmarc.h"
+
+#include <libpsl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct walk_entry {
+	char *domain;
+	struct dmarc_record rec;
+};
+
+struct walk {
+	struct walk_entry found[DMARC_MAX_WALK];
+	size_t n_found;
+	bool tempfail;
+};
+
+static const char *const result_names[] = { "none", "pass", "fail", "temperror", "permerror" };
+static const char *const policy_names[] = { "unset", "none", "quarantine", "reject" };
+
+const char *
+dmarc_result_name(enum dmarc_result r)
+{
+	return result_names[r];
+}
+
+const char *
+dmarc_policy_name(enum dmarc_policy p)
+{
+	return policy_names[p];
+}
+
+/* dmarc_policy_weaker - one step down: reject -> quarantine -> none */
+enum dmarc_policy
+dmarc_policy_weaker(enum dmarc_policy p)
+{
+	return p == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE : DMARC_POLICY_NONE;
+}
+
+/* dmarc_ctx_init - load the PSL for RFC 7489 mode */
+bool
+dmarc_ctx_init(struct dmarc_ctx *ctx, struct dns *dns, enum dmarc_mode mode,
+	       const char *psl_file, char *why, size_t why_size)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->dns = dns;
+	ctx->mode = mode;
+	if (mode != DMARC_MODE_RFC7489)
+		return true;
+	ctx->psl = psl_load_file(psl_file);
+	if (ctx->psl == NULL) {
+		snprintf(why, why_size, "cannot load the public suffix list %s", psl_file);
+		return false;
+	}
+	return true;
+}
+
+/* dmarc_ctx_free - release the PSL */
+void
+dmarc_ctx_free(struct dmarc_ctx *ctx)
+{
+	if (ctx->psl)
+		psl_free(ctx->psl);
+	ctx->psl = NULL;
+}
+
+/* lookup_record - the one DMARC record at _dmarc.domain: 1 found, 0 none, -1 DNS trouble */
+static int
+lookup_record(const struct dmarc_ctx *ctx, const char *domain, struct dmarc_record *rec)
+{
+	struct dns_result res;
+	struct buf name, why;
+	char **strings = NULL;
+	size_t n = 0, count = 0, which = 0;
+	int found = 0;
+
+	buf_init(&name);
+	buf_printf(&name, "_dmarc.%s", domain);
+	dns_query(ctx->dns, name.data, LDNS_RR_TYPE_TXT, &res);
+	buf_free(&name);
+	if (res.status == DNS_TEMPFAIL) {
+		dns_result_free(&res);
+		return -1;
+	}
+	if (res.status == DNS_ANSWER)
+		n = dns_txt_strings(&res, &strings);
+	for (size_t i = 0; i < n; i++)
+		if (dmarc_record_is_dmarc(strings[i]))
+			which = i, count++;
+	/* Several DMARC records at one name are all discarded (RFC 9989 4.10). */
+	buf_init(&why);
+	if (count == 1 && dmarc_record_parse(strings[which], ctx->mode, rec, &why))
+		found = 1;
+	buf_free(&why);
+	dns_strings_free(strings, n);
+	dns_result_free(&res);
+	return found;
+}
+
+static size_t
+count_labels(const char *d)
+{
+	size_t n = 1;
+
+	for (; *d; d++)
+		n += *d == '.';
+	return n;
+}
+
+/* drop_labels - the suffix of d with keep labels */
+static const char *
+keep_labels(const char *d, size_t keep)
+{
+	size_t n = count_labels(d);
+
+	while (n > keep) {
+		d = strchr(d, '.') + 1;
+		n--;
+	}
+	return d;
+}
+
+static void
+walk_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->n_found; i++)
+		free(w->found[i].domain);
+	w->n_found = 0;
+}
+
+/* tree_walk - RFC 9989 4.10: the author domain, then up from at most 7 labels */
+static void
+tree_walk(const struct dmarc_ctx *ctx, const char *start, struct walk *w)
+{
+	const char *target = start;
+	size_t labels = count_labels(start);
+
+	memset(w, 0, sizeof(*w));
+	for (int q = 0; q < DMARC_MAX_WALK && target; q++) {
+		struct dmarc_record rec;
+		int r = lookup_record(ctx, target, &rec);
+		if (r < 0) {
+			w->tempfail = true;
+			return;
+		}
+		if (r > 0) {
+			w->found[w->n_found].domain = xstrdup(target);
+			w->found[w->n_found++].rec = rec;
+			if (rec.psd == 'n' || (rec.psd == 'y' && target != start))
+				return;
+		}
+		if (labels <= 1)
+			return;
+		labels = labels >= 8 && target == start ? 7 : labels - 1;
+		target = keep_labels(start, labels);
+	}
+}
+
+/* walk_org_domain - RFC 9989 4.10.2 from the records a walk found */
+static char *
+walk_org_domain(const char *start, const struct walk *w)
+{
+	for (size_t i = 0; i < w->n_found; i++) {
+		const struct walk_entry *e = &w->found[i];
+		if (e->rec.psd == 'n')
+			return xstrdup(e->domain);
+		if (e->rec.psd == 'y' && strcmp(e->domain, start) != 0)
+			return xstrdup(keep_labels(start, count_labels(e->domain) + 1));
+	}
+	if (w->n_found > 0)
+		return xstrdup(w->found[w->n_found - 1].domain);
+	return xstrdup(start);
+}
+
+static char *
+psl_org_domain(const struct dmarc_ctx *ctx, const char *domain)
+{
+	const char *reg = psl_registrable_domain(ctx->psl, domain);
+
+	return xstrdup(reg ? reg : domain);
+}
+
+/* dmarc_org_domain - by tree walk (RFC 9989) or PSL (RFC 7489) */
+char *
+dmarc_org_domain(const struct dmarc_ctx *ctx, const char *domain, bool *tempfail)
+{
+	struct walk w;
+	char *org;
+
+	*tempfail = false;
+	if (ctx->mode == DMARC_MODE_RFC7489)
+		return psl_org_domain(ctx, domain);
+	tree_walk(ctx, domain, &w);
+	if (w.tempfail) {
+		*tempfail = true;
+		walk_free(&w);
+		return NULL;
+	}
+	org = walk_org_domain(domain, &w);
+	walk_free(&w);
+	return org;
+}
+
+/* is_within - d equals parent or is below it */
+static bool
+is_within(const char *d, const char *parent)
+{
+	size_t n = strlen(d), p = strlen(parent);
+
+	if (n < p || strcasecmp(d + n - p, parent) != 0)
+		return false;
+	return n == p || d[n - p - 1] == '.';
+}
+
+/* aligned - 1 aligned, 0 not, -1 could not tell (DNS) */
+static int
+aligned(const struct dmarc_ctx *ctx, const char *id, const char *author, const char *author_org,
+	bool strict)
+{
+	bool tempfail;
+	char *org;
+	int r;
+
+	if (id == NULL || *id == '\0')
+		return 0;
+	if (strcasecmp(id, author) == 0)
+		return 1;
+	if (strict || !is_within(id, author_org))
+		return 0;
+	org = dmarc_org_domain(ctx, id, &tempfail);
+	if (org == NULL)
+		return -1;
+	r = strcasecmp(org, author_org) == 0;
+	free(org);
+	return r;
+}
+
+/* discover - find the policy record and the org domain; false on DNS trouble */
+static bool
+discover(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *out)
+{
+	struct dmarc_record rec;
+	struct walk w;
+
+	if (ctx->mode == DMARC_MODE_RFC7489) {
+		out->org_domain = psl_org_domain(ctx, author);
+		int r = lookup_record(ctx, author, &rec);
+		if (r == 0 && strcasecmp(out->org_domain, author) != 0) {
+			r = lookup_record(ctx, out->org_domain, &rec);
+			if (r > 0)
+				out->policy_domain = xstrdup(out->org_domain);
+		} else if (r > 0) {
+			out->policy_domain = xstrdup(author);
+		}
+		if (r < 0)
+			return false;
+		out->have_record = r > 0;
+		out->rec = rec;
+		return true;
+	}
+	tree_walk(ctx, author, &w);
+	if (w.tempfail) {
+		walk_free(&w);
+		return false;
+	}
+	out->org_domain = walk_org_domain(author, &w);
+	if (w.n_found > 0) {
+		out->have_record = true;
+		out->rec = w.found[0].rec;
+		out->policy_domain = xstrdup(w.found[0].domain);
+	}
+	walk_free(&w);
+	return true;
+}
+
+/* requested_policy - p, sp or np for this author domain */
+static void
+requested_policy(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *out)
+{
+	const struct dmarc_record *r = &out->rec;
+
+	out->requested = r->p;
+	out->requested_from = "p";
+	if (strcasecmp(out->policy_domain, author) == 0)
+		return;
+	if (r->np != DMARC_POLICY_UNSET && ctx->mode == DMARC_MODE_RFC9989) {
+		struct dns_result res;
+		dns_query(ctx->dns, author, LDNS_RR_TYPE_A, &res);
+		bool nonexistent = res.status == DNS_NXDOMAIN;
+		dns_result_free(&res);
+		if (nonexistent) {
+			out->requested = r->np;
+			out->requested_from = "np";
+			return;
+		}
+	}
+	if (r->sp != DMARC_POLICY_UNSET) {
+		out->requested = r->sp;
+		out->requested_from = "sp";
+	}
+}
+
+static void
+describe(struct dmarc_outcome *out)
+{
+	struct buf b;
+	const struct dmarc_record *r = &out->rec;
+
+	buf_init(&b);
+	buf_printf(&b, "p=%s", dmarc_policy_name(r->p));
+	if (r->sp != DMARC_POLICY_UNSET)
+		buf_printf(&b, " sp=%s", dmarc_policy_name(r->sp));
+	if (r->np != DMARC_POLICY_UNSET)
+		buf_printf(&b, " np=%s", dmarc_policy_name(r->np));
+	if (r->testing)
+		buf_adds(&b, " t=y");
+	if (r->pct != 100)
+		buf_printf(&b, " pct=%d", r->pct);
+	buf_printf(&b, " dis=%s", out->result == DMARC_FAIL
+		   ? dmarc_policy_name(out->disposition) : "none");
+	if (out->policy_domain && out->org_domain && strcmp(out->policy_domain, out->org_domain) != 0)
+		buf_printf(&b, " policy from %s", out->policy_domain);
+	out->reason = buf_steal(&b);
+}
+
+/* dmarc_evaluate - the result and the disposition the domain owner asks for */
+void
+dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
+	       struct dmarc_outcome *out)
+{
+	const char *author = req->author_domain;
+	bool unsure = false;
+
+	memset(out, 0, sizeof(*out));
+	out->disposition = DMARC_POLICY_NONE;
+	if (!discover(ctx, author, out)) {
+		out->result = DMARC_TEMPERROR;
+		out->reason = xstrdup("DNS error looking up the DMARC record");
+		return;
+	}
+	if (!out->have_record) {
+		out->result = DMARC_NONE;
+		out->reason = xstrdup("no DMARC record");
+		return;
+	}
+	requested_policy(ctx, author, out);
+	if (req->spf_result == SPF_PASS) {
+		int a = aligned(ctx, req->spf_domain, author, out->org_domain, out->rec.aspf_strict);
+		out->spf_aligned = a == 1;
+		unsure |= a < 0;
+	}
+	for (size_t i = 0; req->dkim && i < req->dkim->n_sigs && !out->dkim_aligned; i++) {
+		if (req->dkim->sigs[i].result != DKIMV_PASS)
+			continue;
+		int a = aligned(ctx, req->dkim->sigs[i].domain, author, out->org_domain,
+				out->rec.adkim_strict);
+		out->dkim_aligned = a == 1;
+		unsure |= a < 0;
+	}
+	if (out->spf_aligned || out->dkim_aligned) {
+		out->result = DMARC_PASS;
+	} else if (unsure) {
+		out->result = DMARC_TEMPERROR;
+	} else {
+		out->result = DMARC_FAIL;
+		out->disposition = out->requested;
+		if (out->rec.testing)
+			out->disposition = dmarc_policy_weaker(out->disposition);
+		if (ctx->mode == DMARC_MODE_RFC7489 && out->rec.pct < 100 && random() % 100 >= out->rec.pct)
+			out->disposition = dmarc_policy_weaker(out->disposition);
+	}
+	describe(out);
+}
+
+/* dmarc_outcome_free - release strings */
+void
+dmarc_outcome_free(struct dmarc_outcome *out)
+{
+	free(out->policy_domain);
+	free(out->org_domain);
+	free(out->reason);
+	memset(out, 0, sizeof(*out));
+}
