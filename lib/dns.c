@@ -387,6 +387,8 @@ dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_resul
 	const char *reason = NULL;
 
 	memset(res, 0, sizeof(*res));
+	if (dns->observe)
+		dns->observe(dns->observe_ctx, name, type);
 	if (!normalize_name(name, norm)) {
 		/* A name that cannot be asked cannot exist. */
 		res->status = DNS_NXDOMAIN;

@@ -49,6 +49,9 @@ struct dns {
 	int timeout_sec;	/* per try */
 	int retries;		/* extra rounds over all servers */
 	struct dns_cache *cache;	/* may be NULL: no caching */
+	/* optional: told of every query asked (cache hit or not), for debug logs and tests */
+	void (*observe)(void *ctx, const char *name, ldns_rr_type type);
+	void *observe_ctx;
 };
 
 bool dns_server_parse(const char *text, struct dns_server *out);
