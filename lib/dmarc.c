@@ -307,7 +307,7 @@ requested_policy(const struct dmarc_ctx *ctx, const char *author, struct dmarc_o
 }
 
 static void
-describe(struct dmarc_outcome *out)
+describe(struct dmarc_outcome *out, const char *author)
 {
 	struct buf b;
 	const struct dmarc_record *r = &out->rec;
@@ -324,7 +324,7 @@ describe(struct dmarc_outcome *out)
 		buf_printf(&b, " pct=%d", r->pct);
 	buf_printf(&b, " dis=%s", out->result == DMARC_FAIL
 		   ? dmarc_policy_name(out->disposition) : "none");
-	if (out->policy_domain && out->org_domain && strcmp(out->policy_domain, out->org_domain) != 0)
+	if (out->policy_domain && strcasecmp(out->policy_domain, author) != 0)
 		buf_printf(&b, " policy from %s", out->policy_domain);
 	out->reason = buf_steal(&b);
 }
@@ -375,7 +375,7 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
 		if (ctx->mode == DMARC_MODE_RFC7489 && out->rec.pct < 100 && random() % 100 >= out->rec.pct)
 			out->disposition = dmarc_policy_weaker(out->disposition);
 	}
-	describe(out);
+	describe(out, author);
 }
 
 /* dmarc_outcome_free - release strings */

@@ -504,8 +504,10 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	if (s->n_ar_ours)
 		buf_printf(&b, " removed_forged_ar=%zu", s->n_ar_ours);
 	buf_printf(&b, " action=%s", verdict_action_name(v->action));
-	if (v->reply_text)
+	if (v->reply_text && v->smtp_code)
 		buf_printf(&b, " reply=\"%s %s %s\"", v->smtp_code, v->smtp_xcode, v->reply_text);
+	else if (v->reply_text)
+		buf_printf(&b, " reason=\"%s\"", v->reply_text);
 	v->summary = buf_steal(&b);
 }
 

@@ -22,5 +22,7 @@ zone.update({
     "why.fail.example": txt("%{i} may not send for %{d}"),
     "soft.example": txt("v=spf1 ~all"),
     "example.net": txt("v=spf1 ip4:127.0.0.1 -all"),
+    "_dmarc.reject.example": txt("v=DMARC1; p=reject"),
+    "_dmarc.quarantine.example": txt("v=DMARC1; p=quarantine"),
 })
 sys.stdout.write(zonefile.datafile(zone))

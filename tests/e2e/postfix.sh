@@ -41,6 +41,7 @@ Nameservers 127.0.0.1:$NS_PORT
 DNSTimeout 2
 SPFRejectFail yes
 LogLevel debug
+TrustedNetworks none
 CONF
 ${AM_WRAPPER:-} "$top_builddir/milter/authmilter" -f -c "$WORK/authmilter.conf" >"$WORK/authmilter.log" 2>&1 &
 MILTER_PID=$!
@@ -229,11 +230,45 @@ else
 	fail "dkim: tampered message delivered"
 fi
 
-# 6. one info log line per message with queue id, client, helo, results, action
+# 6. DMARC: a spoofed From of a p=reject domain gets 550 5.7.1; p=quarantine
+# goes to Postfix's hold queue; monitor mode delivers with dmarc=fail
+send dmarc-reject sender@pass.example mail.pass.example "$(message dmarc-reject x reject.example)"
+check "dmarc: p=reject spoof gets 550 5.7.1" grep -q '<\*\* *550 5.7.1 Rejected by the DMARC policy of reject.example' "$WORK/dmarc-reject.smtp"
+grep '550 5.7.1' "$WORK/dmarc-reject.smtp"
+send dmarc-hold sender@pass.example mail.pass.example "$(message dmarc-hold x quarantine.example)"
+held=""
+for _ in $(seq 50); do
+	held=$(postqueue -c "$WORK/etc" -j 2>/dev/null | grep '"queue_name": *"hold"')
+	[ -n "$held" ] && break
+	sleep 0.1
+done
+check "dmarc: p=quarantine lands in the hold queue (postqueue -j)" [ -n "$held" ]
+echo "$held" | cut -c1-200
+check "dmarc: log line explains the reject" \
+	grep -q 'dmarc=fail/reject.example dmarc_policy=reject dmarc_applied=reject .*action=reject reply="550 5.7.1 Rejected by the DMARC policy of reject.example"' "$WORK/authmilter.log"
+check "dmarc: log line explains the hold" \
+	grep -q 'dmarc=fail/quarantine.example dmarc_policy=quarantine dmarc_applied=quarantine .*action=quarantine reason="DMARC policy of quarantine.example"' "$WORK/authmilter.log"
+
+# monitor mode: restart the milter on the same socket with DMARCEnforce no
+kill "$MILTER_PID"; wait "$MILTER_PID"
+echo "DMARCEnforce no" >>"$WORK/authmilter.conf"
+${AM_WRAPPER:-} "$top_builddir/milter/authmilter" -f -c "$WORK/authmilter.conf" >>"$WORK/authmilter.log" 2>&1 &
+MILTER_PID=$!
+wait_port "$MILTER_PORT"
+send dmarc-monitor sender@pass.example mail.pass.example "$(message dmarc-monitor x reject.example)"
+if f=$(delivered dmarc-monitor); then
+	check "dmarc: monitor mode delivers with dmarc=fail, policy.dmarc=none" \
+		grep -q 'dmarc=fail (p=reject dis=reject; local: monitor mode) header.from=reject.example policy.dmarc=none' <(headers "$f" Authentication-Results)
+	headers "$f" Authentication-Results
+else
+	fail "dmarc: monitor mode delivers"
+fi
+
+# 7. one info log line per message with queue id, client, helo, results, action
 check "log: summary line with queue id and client" \
 	grep -Eq 'info: [0-9A-F]{6,}: client=127.0.0.1 helo=mail.pass.example from=<sender@pass.example> spf=pass spf_helo=none dkim=none dmarc=none/pass.example removed_forged_ar=1 action=accept' "$WORK/authmilter.log"
 
-# 7. SIGTERM stops the milter cleanly
+# 8. SIGTERM stops the milter cleanly
 kill "$MILTER_PID"
 wait "$MILTER_PID"
 check "authmilter exits 0 on SIGTERM" [ $? = 0 ]
