@@ -35,6 +35,9 @@ START_TEST(test_defaults)
 	ck_assert(cfg.user_id == NULL && cfg.pid_file == NULL);
 	ck_assert_int_eq(cfg.dkim_min_key_bits, 1024);
 	ck_assert_int_eq(cfg.dkim_max_signatures, 10);
+	ck_assert(cfg.dmarc_enforce);
+	ck_assert_uint_eq(cfg.n_trusted_nets, 2);
+	ck_assert_int_eq(cfg.dmarc_multi_from, MULTI_FROM_REJECT);
 	config_free(&cfg);
 }
 END_TEST
@@ -109,6 +112,12 @@ static const struct {
 	{ "SocketMode 0999\n", ":1: SocketMode wants an octal mode" },
 	{ "DKIMMinKeyBits 256\n", ":1: DKIMMinKeyBits wants a whole number from 512 to 16384" },
 	{ "DKIMMaxSignatures 0\n", ":1: DKIMMaxSignatures wants a whole number from 1 to 1000" },
+	{ "DMARCMode dmarcbis\n", ":1: DMARCMode wants rfc9989 or rfc7489, not \"dmarcbis\"" },
+	{ "DMARCMultiFrom first\n", ":1: DMARCMultiFrom wants reject, evaluate-strictest or ignore, not \"first\"" },
+	{ "DMARCQuarantine spam\n", ":1: DMARCQuarantine wants hold or header" },
+	{ "TrustedNetworks 10.0.0.0/8, 10.1.0.0/33\n", ":1: bad network \"10.1.0.0/33\"" },
+	{ "TrustedNetworks 10.0.0.0/8, example.com\n", ":1: bad network \"example.com\"" },
+	{ "DMARCOverrides /nonexistent/overrides\n", ":1: cannot open /nonexistent/overrides" },
 };
 
 START_TEST(test_errors)
@@ -123,6 +132,60 @@ START_TEST(test_errors)
 		      err.data, want);
 	buf_free(&err);
 	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_dmarc_keys)
+{
+	struct config cfg;
+	struct buf err;
+	char path[64], ov[64], nets[64];
+	const char *ov_text = "# comment\nexample.com never-reject\n\nPartner.Example. always-pass\n"
+			      "bank.example force-reject # fraud\n";
+	const char *nets_text = "192.0.2.0/24\n# office\n2001:db8::/32\n";
+
+	snprintf(ov, sizeof(ov), "/tmp/t_config_ov_XXXXXX");
+	int fd = mkstemp(ov);
+	ck_assert_int_eq(write(fd, ov_text, strlen(ov_text)), (ssize_t)strlen(ov_text));
+	close(fd);
+	snprintf(nets, sizeof(nets), "/tmp/t_config_nets_XXXXXX");
+	fd = mkstemp(nets);
+	ck_assert_int_eq(write(fd, nets_text, strlen(nets_text)), (ssize_t)strlen(nets_text));
+	close(fd);
+	char text[512];
+	snprintf(text, sizeof(text), "DMARCMode rfc7489\nDMARCEnforce no\nDMARCQuarantine header\n"
+		 "DMARCMultiFrom evaluate-strictest\nTrustedNetworks %s\nTrustedClientPolicy skip\n"
+		 "DMARCOverrides %s\nDMARCListAction quarantine\nDMARCRejectText go away %%d\n", nets, ov);
+	ck_assert_msg(load_text(text, &cfg, &err, path, sizeof(path)), "%s", err.data);
+	ck_assert_int_eq(cfg.dmarc_mode, 1);
+	ck_assert(!cfg.dmarc_enforce);
+	ck_assert_int_eq(cfg.dmarc_quarantine, QUARANTINE_HEADER);
+	ck_assert_int_eq(cfg.dmarc_multi_from, MULTI_FROM_STRICTEST);
+	ck_assert_uint_eq(cfg.n_trusted_nets, 2);
+	ck_assert_int_eq(cfg.trusted_policy, TRUSTED_SKIP);
+	ck_assert_int_eq(cfg.dmarc_list_action, LIST_QUARANTINE);
+	ck_assert_str_eq(cfg.dmarc_reject_text, "go away %d");
+	ck_assert_uint_eq(cfg.n_overrides, 3);
+	ck_assert_int_eq(config_find_override(&cfg, "mail.partner.example")->action, OVERRIDE_ALWAYS_PASS);
+	ck_assert_int_eq(config_find_override(&cfg, "BANK.example")->action, OVERRIDE_FORCE_REJECT);
+	ck_assert_ptr_null(config_find_override(&cfg, "notexample.com"));
+	ck_assert_ptr_null(config_find_override(&cfg, "com"));
+	buf_free(&err);
+	config_free(&cfg);
+	/* a bad line in the overrides file is reported with that file's name and line */
+	const char *bad = "example.com never-reject\nexample.org sometimes\n";
+	fd = open(ov, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+	close(fd);
+	snprintf(text, sizeof(text), "DMARCOverrides %s\n", ov);
+	ck_assert(!load_text(text, &cfg, &err, path, sizeof(path)));
+	char want[256];
+	snprintf(want, sizeof(want), "%s:1: %s:2: unknown override \"sometimes\"", path, ov);
+	ck_assert_msg(strncmp(err.data, want, strlen(want)) == 0, "got %s", err.data);
+	buf_free(&err);
+	config_free(&cfg);
+	unlink(ov);
+	unlink(nets);
 }
 END_TEST
 
@@ -203,6 +266,7 @@ main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_full_file);
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(error_cases) / sizeof(error_cases[0]));
+	tcase_add_test(tc, test_dmarc_keys);
 	tcase_add_test(tc, test_every_error_reported);
 	tcase_add_test(tc, test_overlong_line);
 	tcase_add_test(tc, test_missing_file);
