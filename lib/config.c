@@ -67,6 +67,7 @@ static const struct config_key config_keys[] = {
 	{ "TrustedClientPolicy", CT_CHOICE,	OFF(trusted_policy),	0, 0, trusted_choices },
 	{ "DMARCOverrides",	CT_OVERRIDES,	0,			0, 0, NULL },
 	{ "DMARCListAction",	CT_CHOICE,	OFF(dmarc_list_action),	0, 0, list_choices },
+	{ "ShutdownTimeout",	CT_INT,		OFF(shutdown_timeout),	1, 3600, NULL },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -111,6 +112,7 @@ config_defaults(struct config *cfg)
 	cfg->dkim_clock_skew = 300;
 	cfg->psl_file = xstrdup("/usr/share/publicsuffix/public_suffix_list.dat");
 	cfg->dmarc_enforce = true;
+	cfg->shutdown_timeout = 30;
 	cfg->dmarc_reject_text = xstrdup("Rejected by the DMARC policy of %d");
 	/* Local submission is not DMARC-enforced unless the admin says otherwise. */
 	cfg->trusted_nets = xcalloc(2, sizeof(struct ipnet));

@@ -56,6 +56,7 @@ struct config {
 	struct dmarc_override *overrides;
 	size_t n_overrides;
 	int dmarc_list_action;		/* enum list_action */
+	int shutdown_timeout;		/* seconds to finish messages in flight on SIGTERM */
 };
 
 void config_defaults(struct config *cfg);

@@ -17,6 +17,7 @@
 
 struct dkimv_msg {
 	DKIM *dkim;
+	const struct dkimv_settings *settings;
 	DKIM_STAT eoh_status;
 	bool failed;		/* libopendkim refused the message; no results */
 	bool eoh_done;
@@ -24,27 +25,26 @@ struct dkimv_msg {
 };
 
 static DKIM_LIB *dkimv_lib;
-static struct dkimv_settings dkimv_cfg;
 
 /* prescreen - before any key lookup: ignore signatures past the limit */
 static DKIM_CBSTAT
 prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 {
-	(void)dkim;
-	for (int i = (int)dkimv_cfg.max_signatures; i < nsigs; i++)
+	const struct dkimv_msg *m = dkim_get_user_context(dkim);
+
+	for (int i = (int)m->settings->max_signatures; i < nsigs; i++)
 		dkim_sig_ignore(sigs[i]);
 	return DKIM_CBSTAT_CONTINUE;
 }
 
 /* dkimv_init - the process-wide library handle; call once before threads start */
 bool
-dkimv_init(struct dns *dns, const struct dkimv_settings *settings, char *why, size_t why_size)
+dkimv_init(const struct dkimv_settings *settings, char *why, size_t why_size)
 {
 	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES;
 	uint64_t drift = settings->clock_skew;
 	unsigned int minbits = 1;	/* we apply our own minimum, per algorithm */
 
-	dkimv_cfg = *settings;
 	dkimv_lib = dkim_init(NULL, NULL);
 	if (dkimv_lib == NULL) {
 		snprintf(why, why_size, "libopendkim initialisation failed");
@@ -59,7 +59,7 @@ dkimv_init(struct dns *dns, const struct dkimv_settings *settings, char *why, si
 		dkimv_lib = NULL;
 		return false;
 	}
-	dkimv_dns_attach(dkimv_lib, dns);
+	dkimv_dns_attach(dkimv_lib);
 	return true;
 }
 
@@ -74,18 +74,21 @@ dkimv_shutdown(void)
 
 /* dkimv_begin - a verifier for one message */
 struct dkimv_msg *
-dkimv_begin(void)
+dkimv_begin(const struct dkimv_settings *settings)
 {
 	struct dkimv_msg *m = xcalloc(1, sizeof(*m));
 	DKIM_STAT st;
 
 	buf_init(&m->header);
+	m->settings = settings;
 	if (dkimv_lib == NULL)
 		m->failed = true;
 	else
 		m->dkim = dkim_verify(dkimv_lib, (const unsigned char *)"authmilter", NULL, &st);
 	if (m->dkim == NULL)
 		m->failed = true;
+	else
+		dkim_set_user_context(m->dkim, m);
 	return m;
 }
 
@@ -115,7 +118,9 @@ dkimv_eoh(struct dkimv_msg *m)
 	if (m->failed || m->eoh_done)
 		return;
 	m->eoh_done = true;
+	dkimv_dns_use(m->settings->dns);
 	m->eoh_status = dkim_eoh(m->dkim);
+	dkimv_dns_use(NULL);
 	buf_free(&m->header);
 }
 
@@ -193,7 +198,8 @@ error_result(int err, const char **reason)
 
 /* judge - the result for one evaluated signature */
 static void
-judge(DKIM *dkim, DKIM_SIGINFO *sig, struct dkimv_sig *out, struct buf *why)
+judge(DKIM *dkim, DKIM_SIGINFO *sig, const struct dkimv_settings *cfg, struct dkimv_sig *out,
+      struct buf *why)
 {
 	unsigned int flags = dkim_sig_getflags(sig);
 	unsigned int bits = 0;
@@ -218,7 +224,7 @@ judge(DKIM *dkim, DKIM_SIGINFO *sig, struct dkimv_sig *out, struct buf *why)
 		buf_adds(why, "rsa-sha1 is not accepted, RFC 8301");
 		return;
 	}
-	if (alg != DKIM_SIGN_ED25519SHA256 && bits < dkimv_cfg.min_key_bits) {
+	if (alg != DKIM_SIGN_ED25519SHA256 && bits < cfg->min_key_bits) {
 		out->result = DKIMV_POLICY;
 		buf_printf(why, "key too small: %u bits", bits);
 		return;
@@ -239,7 +245,7 @@ judge(DKIM *dkim, DKIM_SIGINFO *sig, struct dkimv_sig *out, struct buf *why)
 }
 
 static void
-describe(DKIM *dkim, DKIM_SIGINFO *sig, struct dkimv_sig *out)
+describe(DKIM *dkim, DKIM_SIGINFO *sig, const struct dkimv_settings *cfg, struct dkimv_sig *out)
 {
 	unsigned char ident[512];
 	struct buf why;
@@ -252,7 +258,7 @@ describe(DKIM *dkim, DKIM_SIGINFO *sig, struct dkimv_sig *out)
 	if (dkim_sig_getidentity(dkim, sig, ident, sizeof(ident)) == DKIM_STAT_OK && ident[0])
 		out->identity = xstrdup((char *)ident);
 	buf_init(&why);
-	judge(dkim, sig, out, &why);
+	judge(dkim, sig, cfg, out, &why);
 	out->reason = buf_steal(&why);
 }
 
@@ -270,7 +276,9 @@ dkimv_end(struct dkimv_msg *m, struct dkimv_outcome *out)
 		dkimv_eoh(m);
 	if (m->eoh_status == DKIM_STAT_NOSIG)
 		return;
+	dkimv_dns_use(m->settings->dns);
 	(void)dkim_eom(m->dkim, NULL);
+	dkimv_dns_use(NULL);
 	if (dkim_getsiglist(m->dkim, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0)
 		return;
 	out->signed_message = true;
@@ -280,7 +288,7 @@ dkimv_end(struct dkimv_msg *m, struct dkimv_outcome *out)
 			out->n_not_evaluated++;
 			continue;
 		}
-		describe(m->dkim, sigs[i], &out->sigs[out->n_sigs++]);
+		describe(m->dkim, sigs[i], m->settings, &out->sigs[out->n_sigs++]);
 	}
 }
 

@@ -2,7 +2,7 @@
  * dkimv - DKIM verification (RFC 6376, RFC 8301, RFC 8463) on libopendkim.
  *
  * One library handle per process (dkimv_init), one struct dkimv_msg per
- * message, fed headers and body as they arrive; nothing is buffered whole.
+ * message (with the settings of its configuration snapshot), fed headers and body as they arrive; nothing is buffered whole.
  * Key lookups go through lib/dns (dkimv_dns.c), so DKIM shares the cache and
  * the timeout policy with SPF. Every signature up to the configured maximum
  * gets its own result with a short reason.
@@ -22,7 +22,8 @@ enum dkimv_result {
 struct dkimv_settings {
 	unsigned min_key_bits;		/* RSA keys below this are never a pass */
 	unsigned max_signatures;	/* signatures evaluated per message */
-	unsigned clock_skew;		/* seconds of slack for t= and x= */
+	unsigned clock_skew;		/* seconds of slack for t= and x= (set at dkimv_init) */
+	struct dns *dns;		/* where this message's key lookups go */
 };
 
 struct dkimv_sig {
@@ -44,11 +45,10 @@ struct dkimv_outcome {
 
 struct dkimv_msg;
 
-bool dkimv_init(struct dns *dns, const struct dkimv_settings *settings,
-		char *why, size_t why_size);
+bool dkimv_init(const struct dkimv_settings *settings, char *why, size_t why_size);
 void dkimv_shutdown(void);
 
-struct dkimv_msg *dkimv_begin(void);
+struct dkimv_msg *dkimv_begin(const struct dkimv_settings *settings);
 void dkimv_header(struct dkimv_msg *m, const char *name, const char *raw_value);
 void dkimv_eoh(struct dkimv_msg *m);
 bool dkimv_wants_body(const struct dkimv_msg *m);
@@ -62,7 +62,7 @@ const char *dkimv_result_name(enum dkimv_result r);
 size_t dkimv_b_prefix_len(const struct dkimv_outcome *out, size_t i);
 
 /* DNS bridge (dkimv_dns.c) */
-struct dkim_lib;
-void dkimv_dns_attach(void *lib, struct dns *dns);
+void dkimv_dns_attach(void *lib);
+void dkimv_dns_use(struct dns *dns);
 
 #endif

@@ -21,6 +21,19 @@ struct dkimv_query {
 	size_t len;
 };
 
+/* The message whose libopendkim call is running on this thread asks through
+ * its own snapshot's DNS. Set only around dkim_eoh/dkim_eom (see dkimv.c),
+ * which run the hooks synchronously on the calling thread: no state outlives
+ * the call. */
+static _Thread_local struct dns *call_dns;
+
+/* dkimv_dns_use - route this thread's key lookups (NULL when done) */
+void
+dkimv_dns_use(struct dns *dns)
+{
+	call_dns = dns;
+}
+
 /* cname_target - the CNAME target for name in the answer section, if any */
 static char *
 cname_target(const struct dns_result *res)
@@ -76,13 +89,18 @@ static int
 dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t buflen,
 	  void **qh)
 {
-	struct dns *dns = srv;
+	struct dns *dns = call_dns;
 	struct dns_result res;
 	char *name = xstrdup((const char *)query), *next;
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	int hops = 0;
 
+	(void)srv;
+	if (dns == NULL) {
+		free(name);
+		return DKIM_DNS_ERROR;
+	}
 	for (;;) {
 		dns_query(dns, name, (ldns_rr_type)type, &res);
 		if (res.status != DNS_NODATA || hops++ >= DKIMV_MAX_CNAME_HOPS
@@ -149,15 +167,16 @@ dns_close_noop(void *srv)
 	(void)srv;
 }
 
-/* dkimv_dns_attach - route all of lib's key queries through dns */
+/* dkimv_dns_attach - route all of lib's key queries through lib/dns */
 void
-dkimv_dns_attach(void *lib, struct dns *dns)
+dkimv_dns_attach(void *lib)
 {
 	DKIM_LIB *l = lib;
+	static int service;	/* libopendkim wants a non-NULL handle; ours is per call */
 
 	dkim_dns_set_init(l, dns_init_noop);
 	dkim_dns_set_close(l, dns_close_noop);
-	dkim_dns_set_query_service(l, dns);
+	dkim_dns_set_query_service(l, &service);
 	dkim_dns_set_query_start(l, dns_start);
 	dkim_dns_set_query_waitreply(l, dns_waitreply);
 	dkim_dns_set_query_cancel(l, dns_cancel);

@@ -13,6 +13,7 @@
 #include "dmarc.h"
 #include "fromaddr.h"
 #include "policy.h"
+#include "runtime.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 #define SESSION_MAX_FROM 8	/* From fields kept; more are counted, and are a problem */
 
 struct session {
+	struct runtime_slot *slot;
+	struct runtime *rt;		/* this message's snapshot; NULL between messages */
+	/* shortcuts into rt */
 	const struct config *cfg;
 	struct dns *dns;
 	const struct dmarc_ctx *dmarc;
@@ -48,15 +52,13 @@ struct session {
 	size_t n_ar_ours, cap_ar_ours;
 };
 
-/* session_new - a connection's state; cfg, dns and dmarc must outlive it */
+/* session_new - a connection's state; each message takes the slot's current snapshot */
 struct session *
-session_new(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc)
+session_new(struct runtime_slot *slot)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 
-	s->cfg = cfg;
-	s->dns = dns;
-	s->dmarc = dmarc;
+	s->slot = slot;
 	return s;
 }
 
@@ -78,6 +80,11 @@ message_reset(struct session *s)
 		free(s->from_values[i]);
 	s->n_from = 0;
 	s->has_list_id = false;
+	runtime_release(s->rt);
+	s->rt = NULL;
+	s->cfg = NULL;
+	s->dns = NULL;
+	s->dmarc = NULL;
 	s->n_ar_seen = s->n_ar_ours = 0;
 }
 
@@ -115,8 +122,6 @@ session_connect(struct session *s, const char *client_ip, const char *client_nam
 	s->client_ip = xstrdup(client_ip ? client_ip : "");
 	s->client_name = client_name ? dup_clean(client_name, 255) : NULL;
 	s->ip_ok = client_ip && ipaddr_parse(client_ip, &s->ip);
-	s->trusted_net = s->ip_ok && ipaddr_in_nets(&s->ip, s->cfg->trusted_nets,
-						     s->cfg->n_trusted_nets);
 }
 
 /* session_set_auth - the SMTP AUTH login of this message; empty means none */
@@ -191,9 +196,15 @@ void
 session_mail_from(struct session *s, const char *address)
 {
 	message_reset(s);
+	s->rt = runtime_acquire(s->slot);
+	s->cfg = &s->rt->cfg;
+	s->dns = &s->rt->dns;
+	s->dmarc = &s->rt->dmarc;
+	s->trusted_net = s->ip_ok && ipaddr_in_nets(&s->ip, s->cfg->trusted_nets,
+						     s->cfg->n_trusted_nets);
 	s->mail_from = session_unbracket(address ? address : "");
 	run_spf(s);
-	s->dkim = dkimv_begin();
+	s->dkim = dkimv_begin(&s->rt->dkim);
 }
 
 /* session_header - one header field; value is everything after the colon,
@@ -201,6 +212,8 @@ session_mail_from(struct session *s, const char *address)
 void
 session_header(struct session *s, const char *name, const char *value)
 {
+	if (s->rt == NULL)
+		return;		/* no MAIL FROM: not a message we check */
 	if (s->dkim)
 		dkimv_header(s->dkim, name, value);
 	if (strcasecmp(name, "From") == 0) {
@@ -519,6 +532,8 @@ session_eom(struct session *s, struct verdict *v)
 	struct dmarc_eval ev;
 
 	memset(v, 0, sizeof(*v));
+	if (s->rt == NULL)
+		session_mail_from(s, "");	/* an MTA that skipped MAIL FROM: treat as <> */
 	if (s->dkim)
 		dkimv_end(s->dkim, &dk);
 	run_dmarc(s, &dk, &ev);

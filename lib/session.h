@@ -29,10 +29,9 @@ struct verdict {
 };
 
 struct session;
-struct dmarc_ctx;
+struct runtime_slot;
 
-struct session *session_new(const struct config *cfg, struct dns *dns,
-			    const struct dmarc_ctx *dmarc);
+struct session *session_new(struct runtime_slot *slot);
 void session_free(struct session *s);
 
 void session_connect(struct session *s, const char *client_ip, const char *client_name);

@@ -13,9 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const struct config *milter_cfg;
-static struct dns *milter_dns;
-static const struct dmarc_ctx *milter_dmarc;
+static struct runtime_slot *milter_slot;
 
 /* conn - what the milter layer knows of a connection besides the session */
 struct conn {
@@ -26,11 +24,9 @@ struct conn {
 
 /* callbacks_init - the shared, read-only state every connection uses */
 void
-callbacks_init(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc)
+callbacks_init(struct runtime_slot *slot)
 {
-	milter_cfg = cfg;
-	milter_dns = dns;
-	milter_dmarc = dmarc;
+	milter_slot = slot;
 }
 
 static struct conn *
@@ -103,7 +99,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		return SMFIS_ACCEPT;
 	}
 	if (c->session == NULL)
-		c->session = session_new(milter_cfg, milter_dns, milter_dmarc);
+		c->session = session_new(milter_slot);
 	addr_text(hostaddr, ip, sizeof(ip));
 	session_connect(c->session, ip[0] ? ip : NULL, hostname);
 	log_debug("connect from %s [%s]", hostname ? hostname : "unknown", ip);

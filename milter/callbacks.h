@@ -8,8 +8,8 @@
 #include "../lib/config.h"
 #include "../lib/dns.h"
 
-struct dmarc_ctx;
-void callbacks_init(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc);
+struct runtime_slot;
+void callbacks_init(struct runtime_slot *slot);
 extern struct smfiDesc callbacks_desc;
 
 #endif

@@ -1,26 +1,21 @@
 /*
  * authmilter - SPF, DKIM and DMARC verification milter.
  *
- * main() reads options and the conf file, builds the shared DNS context,
- * and then either runs test mode (-t), checks the conf (-n), or becomes
- * the daemon: socket, privilege drop, PID file, libmilter's main loop.
+ * main() reads options and the conf file, builds the first configuration
+ * snapshot, and then either runs test mode (-t), checks the conf (-n), or
+ * hands over to daemon.c.
  */
-#include "callbacks.h"
-#include "listen.h"
+#include "daemon.h"
 #include "log.h"
-#include "privs.h"
 #include "testmode.h"
 #include "../lib/dkimv.h"
-#include "../lib/dmarc.h"
 #include "../lib/dnscache.h"
+#include "../lib/runtime.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SYSCONFDIR
@@ -99,85 +94,14 @@ load_config(const struct options *o, struct config *cfg)
 	buf_free(&errors);
 }
 
-static void
-write_pid_file(const char *path)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL)
-		fatal("cannot write PID file %s: %s", path, strerror(errno));
-	fprintf(fp, "%ld\n", (long)getpid());
-	fclose(fp);
-}
-
-static void
-daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		fatal("fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(EXIT_SUCCESS);
-	setsid();
-	if (chdir("/") != 0)
-		fatal("chdir /: %s", strerror(errno));
-	freopen("/dev/null", "r", stdin);
-	freopen("/dev/null", "w", stdout);
-	freopen("/dev/null", "w", stderr);
-}
-
-static int
-run_daemon(const struct options *o, const struct config *cfg)
-{
-	char why[512], spec[32];
-	int fd = listen_systemd_fd();
-
-	log_open(o->foreground, cfg->log_level);
-	if (fd < 0)
-		fd = listen_open(cfg->socket_spec, cfg->socket_mode, why, sizeof(why));
-	if (fd < 0)
-		fatal("%s", why);
-	if (cfg->user_id && listen_unix_path()) {
-		unsigned uid, gid;
-		if (privs_lookup(cfg->user_id, &uid, &gid, why, sizeof(why))
-		    && chown(listen_unix_path(), (uid_t)uid, (gid_t)gid) != 0)
-			log_warning("cannot chown %s: %s", listen_unix_path(), strerror(errno));
-	}
-	if (!o->foreground)
-		daemonize();
-	if (cfg->pid_file)
-		write_pid_file(cfg->pid_file);
-	if (cfg->user_id && !privs_drop(cfg->user_id, why, sizeof(why)))
-		fatal("%s", why);
-
-	snprintf(spec, sizeof(spec), "fd:%d", fd);
-	if (smfi_register(callbacks_desc) == MI_FAILURE)
-		fatal("smfi_register failed");
-	if (smfi_setconn(spec) == MI_FAILURE)
-		fatal("smfi_setconn %s failed", spec);
-	signal(SIGPIPE, SIG_IGN);
-	log_info("authmilter %s listening on %s (authserv-id %s)", PACKAGE_VERSION,
-		 cfg->socket_spec, cfg->authserv_id);
-	/* smfi_main stops on SIGTERM/SIGINT after the in-flight connections end. */
-	int rc = smfi_main();
-	if (listen_unix_path())
-		unlink(listen_unix_path());
-	if (cfg->pid_file)
-		unlink(cfg->pid_file);
-	log_info("authmilter stopped");
-	return rc == MI_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct options o;
 	struct config cfg;
-	struct dns dns;
-	struct dns_server servers[DNS_MAX_SERVERS];
-	const struct dns_server *use = cfg.nameservers;
-	int n;
+	struct runtime_slot slot;
+	char why[256];
+	int rc;
 
 	parse_options(argc, argv, &o);
 	load_config(&o, &cfg);
@@ -187,43 +111,31 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_SUCCESS;
 	}
-	n = cfg.n_nameservers;
-	use = cfg.nameservers;
-	if (n == 0) {
-		n = dns_servers_from_resolv_conf("/etc/resolv.conf", servers, DNS_MAX_SERVERS);
-		use = servers;
-	}
 	struct dns_cache *cache = dnscache_new((size_t)cfg.dns_cache_size);
-	dns_init(&dns, use, n, cfg.dns_timeout, cfg.dns_retries, cache);
-	struct dkimv_settings dkim_settings = {
-		.min_key_bits = (unsigned)cfg.dkim_min_key_bits,
-		.max_signatures = (unsigned)cfg.dkim_max_signatures,
-		.clock_skew = (unsigned)cfg.dkim_clock_skew,
-	};
-	char why[256];
-	if (!dkimv_init(&dns, &dkim_settings, why, sizeof(why))) {
+	struct dkimv_settings lib_settings = { .clock_skew = (unsigned)cfg.dkim_clock_skew };
+	if (!dkimv_init(&lib_settings, why, sizeof(why))) {
 		fprintf(stderr, "authmilter: %s\n", why);
 		return EXIT_FAILURE;
 	}
-
-	struct dmarc_ctx dmarc;
-	if (!dmarc_ctx_init(&dmarc, &dns, (enum dmarc_mode)cfg.dmarc_mode, cfg.psl_file, why,
-			    sizeof(why))) {
+	struct runtime *rt = runtime_new(&cfg, cache, why, sizeof(why));
+	if (rt == NULL) {
 		fprintf(stderr, "authmilter: %s\n", why);
 		return EXIT_FAILURE;
 	}
-
-	int rc;
+	runtime_slot_init(&slot, rt);
 	if (o.test_mode) {
-		log_open(true, cfg.log_level);
-		rc = testmode_run(&cfg, &dns, &dmarc, &o.test);
+		log_open(true, rt->cfg.log_level);
+		rc = testmode_run(&slot, &o.test);
 	} else {
-		callbacks_init(&cfg, &dns, &dmarc);
-		rc = run_daemon(&o, &cfg);
+		struct daemon_args args = {
+			.conf_path = o.conf_explicit || access(o.conf_path, F_OK) == 0 ? o.conf_path : NULL,
+			.foreground = o.foreground,
+			.cache = cache,
+		};
+		rc = daemon_run(&args, &slot);
 	}
-	dmarc_ctx_free(&dmarc);
+	runtime_slot_destroy(&slot);
 	dkimv_shutdown();
 	dnscache_free(cache);
-	config_free(&cfg);
 	return rc;
 }

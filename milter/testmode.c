@@ -89,8 +89,7 @@ feed_message(struct session *s, FILE *fp)
 
 /* testmode_run - exit status 0 when evaluation ran */
 int
-testmode_run(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc,
-	     const struct testmode_args *args)
+testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
 {
 	struct session *s;
 	struct verdict v;
@@ -101,7 +100,7 @@ testmode_run(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *
 		fprintf(stderr, "authmilter: %s: %s\n", args->message_file, strerror(errno));
 		return 2;
 	}
-	s = session_new(cfg, dns, dmarc);
+	s = session_new(slot);
 	session_connect(s, args->client_ip, NULL);
 	if (args->helo)
 		session_helo(s, args->helo);

@@ -16,8 +16,7 @@ struct testmode_args {
 	const char *auth_user;	/* SMTP AUTH login, NULL if none */
 };
 
-struct dmarc_ctx;
-int testmode_run(const struct config *cfg, struct dns *dns, const struct dmarc_ctx *dmarc,
-		 const struct testmode_args *args);
+struct runtime_slot;
+int testmode_run(struct runtime_slot *slot, const struct testmode_args *args);
 
 #endif

@@ -1,0 +1,226 @@
+/*
+ * daemon - run the milter until told to stop; reload on SIGHUP.
+ *
+ * libmilter's own signal thread treats SIGHUP like SIGTERM (it stops the
+ * milter: OpenDMARC's reload bug). So smfi_main runs in a second thread and
+ * the main thread waits for the signals itself: Linux hands a process-wide
+ * signal to the thread group leader first when it is waiting for it, so
+ * libmilter's thread never sees them while we sit in sigwait().
+ */
+#include "daemon.h"
+#include "callbacks.h"
+#include "listen.h"
+#include "log.h"
+#include "privs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int milter_rc = MI_FAILURE;
+
+static void *
+milter_thread(void *arg)
+{
+	(void)arg;
+	milter_rc = smfi_main();
+	return NULL;
+}
+
+static void
+write_pid_file(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL)
+		fatal("cannot write PID file %s: %s", path, strerror(errno));
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(EXIT_SUCCESS);
+	setsid();
+	if (chdir("/") != 0)
+		fatal("chdir /: %s", strerror(errno));
+	if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout)
+	    || !freopen("/dev/null", "w", stderr))
+		fatal("cannot reopen standard streams on /dev/null");
+}
+
+/* log_lines - one log line per line of text (conf errors are file:line each) */
+static void
+log_lines(const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		log_error("%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* restart_only - settings a reload cannot change: say so instead of pretending */
+static void
+warn_restart_only(const struct config *old, const struct config *new)
+{
+	if (strcmp(old->socket_spec, new->socket_spec) != 0)
+		log_warning("reload: Socket changes only on restart");
+	if ((old->user_id == NULL) != (new->user_id == NULL)
+	    || (old->user_id && strcmp(old->user_id, new->user_id) != 0))
+		log_warning("reload: UserID changes only on restart");
+	if (old->dns_cache_size != new->dns_cache_size)
+		log_warning("reload: DNSCacheSize changes only on restart");
+	if (old->dkim_clock_skew != new->dkim_clock_skew)
+		log_warning("reload: DKIMClockSkew changes only on restart");
+}
+
+/* reload - a new snapshot from the conf file, or the old one stays in force */
+static void
+reload(const struct daemon_args *args, struct runtime_slot *slot)
+{
+	struct config cfg;
+	struct buf errors;
+	char why[256];
+
+	if (args->conf_path == NULL) {
+		log_warning("reload: running on built-in defaults, no conf file to read");
+		return;
+	}
+	config_defaults(&cfg);
+	buf_init(&errors);
+	if (!config_load(&cfg, args->conf_path, &errors)) {
+		log_lines(errors.data);
+		log_error("reload refused: %s has errors, the running configuration stays",
+			  args->conf_path);
+		buf_free(&errors);
+		config_free(&cfg);
+		return;
+	}
+	buf_free(&errors);
+	struct runtime *old = runtime_acquire(slot);
+	warn_restart_only(&old->cfg, &cfg);
+	runtime_release(old);
+	enum log_level level = cfg.log_level;
+	struct runtime *rt = runtime_new(&cfg, args->cache, why, sizeof(why));
+	if (rt == NULL) {
+		log_error("reload refused: %s; the running configuration stays", why);
+		return;
+	}
+	runtime_swap(slot, rt);
+	log_set_level(level);
+	log_info("configuration reloaded from %s", args->conf_path);
+}
+
+/* wait_for_milter - join the libmilter thread, giving up after timeout seconds */
+static bool
+wait_for_milter(pthread_t thread, int timeout)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout;
+	return pthread_timedjoin_np(thread, NULL, &deadline) == 0;
+}
+
+/* signal_loop - the main thread's job once libmilter runs */
+static void
+signal_loop(const struct daemon_args *args, struct runtime_slot *slot, pthread_t thread)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(args, slot);
+			continue;
+		}
+		log_info("stopping on signal %d: no new connections, finishing messages in flight", sig);
+		smfi_stop();
+		return;
+	}
+	(void)thread;
+}
+
+/* daemon_run - returns the exit status */
+int
+daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
+{
+	struct runtime *rt = runtime_acquire(slot);
+	const struct config *cfg = &rt->cfg;
+	char why[512], spec[32];
+	int fd = listen_systemd_fd();
+	sigset_t set;
+	pthread_t thread;
+
+	log_open(args->foreground, cfg->log_level);
+	if (fd < 0)
+		fd = listen_open(cfg->socket_spec, cfg->socket_mode, why, sizeof(why));
+	if (fd < 0)
+		fatal("%s", why);
+	if (cfg->user_id && listen_unix_path()) {
+		unsigned uid, gid;
+		if (privs_lookup(cfg->user_id, &uid, &gid, why, sizeof(why))
+		    && chown(listen_unix_path(), (uid_t)uid, (gid_t)gid) != 0)
+			log_warning("cannot chown %s: %s", listen_unix_path(), strerror(errno));
+	}
+	if (!args->foreground)
+		daemonize();
+	if (cfg->pid_file)
+		write_pid_file(cfg->pid_file);
+	if (cfg->user_id && !privs_drop(cfg->user_id, why, sizeof(why)))
+		fatal("%s", why);
+
+	snprintf(spec, sizeof(spec), "fd:%d", fd);
+	callbacks_init(slot);
+	if (smfi_register(callbacks_desc) == MI_FAILURE)
+		fatal("smfi_register failed");
+	if (smfi_setconn(spec) == MI_FAILURE)
+		fatal("smfi_setconn %s failed", spec);
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked everywhere; only the main thread's sigwait takes them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
+		fatal("cannot start the milter thread");
+	log_info("authmilter %s listening on %s (authserv-id %s)", PACKAGE_VERSION,
+		 cfg->socket_spec, cfg->authserv_id);
+	int shutdown_timeout = cfg->shutdown_timeout;
+	char *pid_file = cfg->pid_file ? xstrdup(cfg->pid_file) : NULL;
+	runtime_release(rt);
+
+	signal_loop(args, slot, thread);
+	bool clean = wait_for_milter(thread, shutdown_timeout);
+	if (!clean)
+		log_warning("messages still in flight after ShutdownTimeout %d s; exiting anyway",
+			    shutdown_timeout);
+	if (listen_unix_path())
+		unlink(listen_unix_path());
+	if (pid_file)
+		unlink(pid_file);
+	free(pid_file);
+	log_info("authmilter stopped");
+	return clean && milter_rc == MI_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
+}

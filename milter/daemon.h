@@ -1,0 +1,21 @@
+/*
+ * daemon - the long-running milter: socket, privileges, PID file, libmilter
+ * in its own thread, and the main thread owning the signals: SIGHUP reloads
+ * the configuration, SIGTERM/SIGINT stop after the messages in flight.
+ */
+#ifndef AUTHMILTER_DAEMON_H
+#define AUTHMILTER_DAEMON_H
+
+#include <stdbool.h>
+#include "../lib/dnscache.h"
+#include "../lib/runtime.h"
+
+struct daemon_args {
+	const char *conf_path;		/* NULL: built-in defaults, nothing to reload */
+	bool foreground;
+	struct dns_cache *cache;
+};
+
+int daemon_run(const struct daemon_args *args, struct runtime_slot *slot);
+
+#endif
