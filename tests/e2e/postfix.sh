@@ -264,11 +264,55 @@ else
 	fail "dmarc: monitor mode delivers"
 fi
 
-# 7. one info log line per message with queue id, client, helo, results, action
+# 7. reload under traffic: 300 messages over 2 sessions while a bad conf and
+# then a good one (new AuthservID) are loaded with SIGHUP: none lost, none
+# tempfailed, the bad one refused with file:line, the new id on later mail
+cp "$WORK/authmilter.conf" "$WORK/good.conf"
+checked() { grep -c 'from=<sender@pass.example>.*action=' "$WORK/authmilter.log"; }
+# wait_checked N: until N more messages than at the start went through (30 s at most)
+wait_checked() {
+	for _ in $(seq 600); do
+		[ "$(checked)" -ge $((base + $1)) ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+base=$(checked)
+smtp-source -m 300 -s 2 -f sender@pass.example -t user@e2e.test -S reload-test \
+	-M mail.pass.example "127.0.0.1:$SMTP_PORT" >"$WORK/smtp-source.log" 2>&1 &
+SOURCE_PID=$!
+# reload once a third and two thirds of the messages went through
+wait_checked 100
+echo "Bogus yes" >>"$WORK/authmilter.conf"
+kill -HUP "$MILTER_PID"
+wait_checked 200
+sed 's/^AuthservID mx.e2e.test$/AuthservID mx2.e2e.test/' "$WORK/good.conf" >"$WORK/authmilter.conf"
+kill -HUP "$MILTER_PID"
+wait "$SOURCE_PID"
+source_rc=$?
+count=0
+for _ in $(seq 150); do
+	count=$(grep -l '^Subject: reload-test' "$INBOX"/* 2>/dev/null | wc -l)
+	[ "$count" -ge 300 ] && break
+	sleep 0.2
+done
+old_id=$(grep -l '^Subject: reload-test' "$INBOX"/* | xargs grep -l '^Authentication-Results: mx.e2e.test;' | wc -l)
+new_id=$(grep -l '^Subject: reload-test' "$INBOX"/* | xargs grep -l '^Authentication-Results: mx2.e2e.test;' | wc -l)
+echo "reload under traffic: sent 300 (smtp-source exit $source_rc), delivered $count: $old_id under the old AuthservID, $new_id under the new one"
+check "reload: smtp-source saw no error" [ "$source_rc" = 0 ]
+check "reload: all 300 messages delivered" [ "$count" = 300 ]
+check "reload: every message stamped, old id then new id" [ $((old_id + new_id)) = 300 ]
+check "reload: the new policy applies to later messages" [ "$new_id" -gt 0 ] && [ "$old_id" -gt 0 ]
+check "reload: bad conf refused with file:line" grep -q "authmilter.conf:[0-9]*: unknown key \"Bogus\"" "$WORK/authmilter.log"
+check "reload: refusal logged" grep -q 'reload refused' "$WORK/authmilter.log"
+check "reload: good conf loaded" grep -q 'configuration reloaded from' "$WORK/authmilter.log"
+check "reload: no tempfail" bash -c "! grep -q 'action=tempfail' '$WORK/authmilter.log'"
+
+# 8. one info log line per message with queue id, client, helo, results, action
 check "log: summary line with queue id and client" \
 	grep -Eq 'info: [0-9A-F]{6,}: client=127.0.0.1 helo=mail.pass.example from=<sender@pass.example> spf=pass spf_helo=none dkim=none dmarc=none/pass.example removed_forged_ar=1 action=accept' "$WORK/authmilter.log"
 
-# 8. SIGTERM stops the milter cleanly
+# 9. SIGTERM stops the milter cleanly
 kill "$MILTER_PID"
 wait "$MILTER_PID"
 check "authmilter exits 0 on SIGTERM" [ $? = 0 ]
