@@ -20,7 +20,7 @@
 
 enum config_type {
 	CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE, CT_CHOICE, CT_NETS,
-	CT_OVERRIDES
+	CT_OVERRIDES, CT_LISTEN
 };
 
 struct config_key {
@@ -68,6 +68,7 @@ static const struct config_key config_keys[] = {
 	{ "DMARCOverrides",	CT_OVERRIDES,	0,			0, 0, NULL },
 	{ "DMARCListAction",	CT_CHOICE,	OFF(dmarc_list_action),	0, 0, list_choices },
 	{ "ShutdownTimeout",	CT_INT,		OFF(shutdown_timeout),	1, 3600, NULL },
+	{ "MetricsListen",	CT_LISTEN,	OFF(metrics_listen),	0, 0, NULL },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -158,6 +159,7 @@ config_free(struct config *cfg)
 	free(cfg->user_id);
 	free(cfg->pid_file);
 	free(cfg->psl_file);
+	free(cfg->metrics_listen);
 	free(cfg->dmarc_reject_text);
 	free(cfg->trusted_nets);
 	free_overrides(cfg);
@@ -368,6 +370,16 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 		return parse_nameservers(cfg, value, why);
 	case CT_NETS:
 		return parse_nets(cfg, value, why);
+	case CT_LISTEN: {
+		struct dns_server addr;
+		if (strrchr(value, ':') == NULL || !dns_server_parse(value, &addr)) {
+			buf_printf(why, "%s wants ip:port or [ipv6]:port, not \"%s\"", key->name, value);
+			return false;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return true;
+	}
 	case CT_OVERRIDES:
 		free_overrides(cfg);
 		return for_each_line(value, add_override, cfg, why);

@@ -57,6 +57,7 @@ struct config {
 	size_t n_overrides;
 	int dmarc_list_action;		/* enum list_action */
 	int shutdown_timeout;		/* seconds to finish messages in flight on SIGTERM */
+	char *metrics_listen;		/* ip:port for Prometheus, NULL: off */
 };
 
 void config_defaults(struct config *cfg);

@@ -9,6 +9,7 @@
  */
 #include "dns.h"
 #include "dnscache.h"
+#include "metrics.h"
 #include "buf.h"
 
 #include <arpa/inet.h>
@@ -270,6 +271,7 @@ exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
 	ldns_pkt *reply = NULL;
 
 	if (ldns_udp_send(&wire, qbin, &srv->addr, srv->addr_len, tv, &len) != LDNS_STATUS_OK) {
+		metrics_dns(METRICS_DNS_TIMEOUT);
 		*reason = "timeout";
 		return NULL;
 	}
@@ -347,6 +349,8 @@ resolve(const struct dns *dns, const char *name, ldns_rr_type type, const char *
 				continue;
 			ldns_pkt_rcode rc = ldns_pkt_get_rcode(reply);
 			if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
+				if (rc == LDNS_RCODE_SERVFAIL)
+					metrics_dns(METRICS_DNS_SERVFAIL);
 				*reason = rcode_reason(rc);
 				ldns_pkt_free(reply);
 				reply = NULL;
@@ -387,6 +391,7 @@ dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_resul
 	const char *reason = NULL;
 
 	memset(res, 0, sizeof(*res));
+	metrics_dns(METRICS_DNS_QUERY);
 	if (dns->observe)
 		dns->observe(dns->observe_ctx, name, type);
 	if (!normalize_name(name, norm)) {
@@ -397,6 +402,7 @@ dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_resul
 	}
 	switch (dnscache_get(dns->cache, norm, (uint16_t)type, &wire, &len, time(NULL))) {
 	case 1:
+		metrics_dns(METRICS_DNS_CACHE_HIT);
 		if (ldns_wire2pkt(&pkt, wire, len) == LDNS_STATUS_OK) {
 			free(wire);
 			classify(pkt, type, res);
@@ -406,6 +412,7 @@ dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_resul
 		free(wire);
 		break;
 	case 2:
+		metrics_dns(METRICS_DNS_CACHE_HIT);
 		res->status = DNS_TEMPFAIL;
 		res->reason = "recent failure (cached)";
 		res->from_cache = true;

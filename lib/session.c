@@ -14,6 +14,9 @@
 #include "fromaddr.h"
 #include "policy.h"
 #include "runtime.h"
+#include "metrics.h"
+
+#include <time.h>
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -47,6 +50,7 @@ struct session {
 	char *from_values[SESSION_MAX_FROM];
 	size_t n_from;			/* From fields seen (may exceed what we keep) */
 	bool has_list_id;
+	struct timespec started;	/* MAIL FROM, for the latency histogram */
 	size_t n_ar_seen;
 	size_t *ar_ours;		/* indexes of A-R fields claiming our id */
 	size_t n_ar_ours, cap_ar_ours;
@@ -80,6 +84,8 @@ message_reset(struct session *s)
 		free(s->from_values[i]);
 	s->n_from = 0;
 	s->has_list_id = false;
+	if (s->rt)
+		metrics_in_flight(-1);
 	runtime_release(s->rt);
 	s->rt = NULL;
 	s->cfg = NULL;
@@ -197,6 +203,8 @@ session_mail_from(struct session *s, const char *address)
 {
 	message_reset(s);
 	s->rt = runtime_acquire(s->slot);
+	metrics_in_flight(1);
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->cfg = &s->rt->cfg;
 	s->dns = &s->rt->dns;
 	s->dmarc = &s->rt->dmarc;
@@ -524,6 +532,27 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	v->summary = buf_steal(&b);
 }
 
+/* count_message - the metrics of one finished message */
+static void
+count_message(const struct session *s, const struct dkimv_outcome *dk,
+	      const struct dmarc_eval *ev, const struct verdict *v)
+{
+	struct timespec now;
+
+	if (s->spf_mailfrom_done)
+		metrics_spf((int)s->spf_mailfrom.result);
+	for (size_t i = 0; i < dk->n_sigs; i++)
+		metrics_dkim((int)dk->sigs[i].result);
+	if (s->dkim && !dk->signed_message)
+		metrics_dkim((int)DKIMV_NONE);
+	if (ev->evaluated)
+		metrics_dmarc((int)ev->out.result);
+	metrics_action((int)v->action);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	metrics_latency((double)(now.tv_sec - s->started.tv_sec)
+			+ (double)(now.tv_nsec - s->started.tv_nsec) / 1e9);
+}
+
 /* session_eom - the verdict for the current message; resets message state */
 void
 session_eom(struct session *s, struct verdict *v)
@@ -553,6 +582,7 @@ session_eom(struct session *s, struct verdict *v)
 		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
 	}
 	build_summary(s, &dk, &ev, v);
+	count_message(s, &dk, &ev, v);
 	dkimv_outcome_free(&dk);
 	dmarc_eval_free(&ev);
 	message_reset(s);

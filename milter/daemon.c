@@ -11,7 +11,9 @@
 #include "callbacks.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "privs.h"
+#include "../lib/metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -86,6 +88,9 @@ warn_restart_only(const struct config *old, const struct config *new)
 		log_warning("reload: DNSCacheSize changes only on restart");
 	if (old->dkim_clock_skew != new->dkim_clock_skew)
 		log_warning("reload: DKIMClockSkew changes only on restart");
+	if ((old->metrics_listen == NULL) != (new->metrics_listen == NULL)
+	    || (old->metrics_listen && strcmp(old->metrics_listen, new->metrics_listen) != 0))
+		log_warning("reload: MetricsListen changes only on restart");
 }
 
 /* reload - a new snapshot from the conf file, or the old one stays in force */
@@ -106,6 +111,7 @@ reload(const struct daemon_args *args, struct runtime_slot *slot)
 		log_lines(errors.data);
 		log_error("reload refused: %s has errors, the running configuration stays",
 			  args->conf_path);
+		metrics_reload(0);
 		buf_free(&errors);
 		config_free(&cfg);
 		return;
@@ -118,9 +124,11 @@ reload(const struct daemon_args *args, struct runtime_slot *slot)
 	struct runtime *rt = runtime_new(&cfg, args->cache, why, sizeof(why));
 	if (rt == NULL) {
 		log_error("reload refused: %s; the running configuration stays", why);
+		metrics_reload(0);
 		return;
 	}
 	runtime_swap(slot, rt);
+	metrics_reload(1);
 	log_set_level(level);
 	log_info("configuration reloaded from %s", args->conf_path);
 }
@@ -187,6 +195,8 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 		daemonize();
 	if (cfg->pid_file)
 		write_pid_file(cfg->pid_file);
+	if (cfg->metrics_listen && !metrics_http_start(cfg->metrics_listen, why, sizeof(why)))
+		fatal("%s", why);
 	if (cfg->user_id && !privs_drop(cfg->user_id, why, sizeof(why)))
 		fatal("%s", why);
 
@@ -216,6 +226,7 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	if (!clean)
 		log_warning("messages still in flight after ShutdownTimeout %d s; exiting anyway",
 			    shutdown_timeout);
+	metrics_http_stop();
 	if (listen_unix_path())
 		unlink(listen_unix_path());
 	if (pid_file)

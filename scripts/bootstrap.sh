@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # build: compiler, autotools, libraries; test: check, ldns-testns, Postfix, swaks, PyYAML,
 # DKIM signers (dkimpy) and OpenDKIM for the differential test
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
-	libopendkim-dev libpsl-dev libidn2-dev publicsuffix libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
+	libopendkim-dev libmicrohttpd-dev libpsl-dev libidn2-dev publicsuffix libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
 	python3-dkim python3-nacl opendkim libmail-dkim-perl"
 
 missing=""

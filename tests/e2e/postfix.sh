@@ -34,7 +34,9 @@ start_testns "$WORK/zone.data" || exit 99
 
 # --- authmilter
 MILTER_PORT=$(free_port)
+METRICS_PORT=$(free_port)
 cat >"$WORK/authmilter.conf" <<CONF
+MetricsListen 127.0.0.1:$METRICS_PORT
 Socket inet:$MILTER_PORT@127.0.0.1
 AuthservID mx.e2e.test
 Nameservers 127.0.0.1:$NS_PORT
@@ -278,6 +280,14 @@ wait_checked() {
 	return 1
 }
 base=$(checked)
+METRICS=(
+	'authmilter_actions_total{action="accept"}' 'authmilter_spf_results_total{result="pass"}'
+	'authmilter_dkim_results_total{result="none"}' 'authmilter_dmarc_results_total{result="none"}'
+	'authmilter_message_seconds_count' 'authmilter_config_reloads_total{outcome="ok"}'
+	'authmilter_config_reloads_total{outcome="refused"}' 'authmilter_messages_in_flight'
+	'authmilter_dns_queries_total')
+scrape() { python3 "$top_srcdir/tests/lib/scrape.py" "http://127.0.0.1:$METRICS_PORT/metrics" "${METRICS[@]}"; }
+read -r -a before <<<"$(scrape)"
 smtp-source -m 300 -s 2 -f sender@pass.example -t user@e2e.test -S reload-test \
 	-M mail.pass.example "127.0.0.1:$SMTP_PORT" >"$WORK/smtp-source.log" 2>&1 &
 SOURCE_PID=$!
@@ -307,6 +317,18 @@ check "reload: bad conf refused with file:line" grep -q "authmilter.conf:[0-9]*:
 check "reload: refusal logged" grep -q 'reload refused' "$WORK/authmilter.log"
 check "reload: good conf loaded" grep -q 'configuration reloaded from' "$WORK/authmilter.log"
 check "reload: no tempfail" bash -c "! grep -q 'action=tempfail' '$WORK/authmilter.log'"
+
+# metrics scraped before and after: the counters moved by exactly what was sent
+read -r -a after <<<"$(scrape)"
+want=(300 300 300 300 300 1 1 0)
+for i in 0 1 2 3 4 5 6; do
+	check "metrics: ${METRICS[$i]} +${want[$i]} ($((after[i] - before[i])))" [ $((after[i] - before[i])) = "${want[$i]}" ]
+done
+check "metrics: nothing in flight afterwards" [ "${after[7]}" = 0 ]
+check "metrics: DNS queries counted (${after[8]})" [ "${after[8]}" -gt "${before[8]}" ]
+echo "--- metrics scrape (excerpt)"
+python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+	"http://127.0.0.1:$METRICS_PORT/metrics" | grep -v '^#' | grep -v ' 0$' | head -30
 
 # 8. one info log line per message with queue id, client, helo, results, action
 check "log: summary line with queue id and client" \
