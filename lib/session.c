@@ -493,6 +493,10 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	buf_adds(&b, " from=<");
 	authres_sanitize(&b, s->mail_from ? s->mail_from : "", 200);
 	buf_addc(&b, '>');
+	if (ev->from_domain) {
+		buf_adds(&b, " header_from=");
+		authres_sanitize(&b, ev->from_domain, 100);
+	}
 	if (s->spf_mailfrom_done)
 		buf_printf(&b, " spf=%s", spf_result_name(s->spf_mailfrom.result));
 	if (s->spf_helo_done)

@@ -93,6 +93,23 @@ warn_restart_only(const struct config *old, const struct config *new)
 		log_warning("reload: MetricsListen changes only on restart");
 }
 
+/* log_dns_query - LogLevel debug: every DNS question asked (cache hits included) */
+static void
+log_dns_query(void *ctx, const char *name, ldns_rr_type type)
+{
+	char *t = ldns_rr_type2str(type);
+
+	(void)ctx;
+	log_debug("dns: %s %s", name, t ? t : "?");
+	free(t);
+}
+
+static void
+observe_dns(struct runtime *rt)
+{
+	rt->dns.observe = rt->cfg.log_level >= LOG_LEVEL_DEBUG ? log_dns_query : NULL;
+}
+
 /* reload - a new snapshot from the conf file, or the old one stays in force */
 static void
 reload(const struct daemon_args *args, struct runtime_slot *slot)
@@ -127,6 +144,7 @@ reload(const struct daemon_args *args, struct runtime_slot *slot)
 		metrics_reload(0);
 		return;
 	}
+	observe_dns(rt);
 	runtime_swap(slot, rt);
 	metrics_reload(1);
 	log_set_level(level);
@@ -181,6 +199,7 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	pthread_t thread;
 
 	log_open(args->foreground, cfg->log_level);
+	observe_dns(rt);	/* before any thread: nothing else reads it yet */
 	if (fd < 0)
 		fd = listen_open(cfg->socket_spec, cfg->socket_mode, why, sizeof(why));
 	if (fd < 0)

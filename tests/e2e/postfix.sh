@@ -332,7 +332,7 @@ python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]
 
 # 8. one info log line per message with queue id, client, helo, results, action
 check "log: summary line with queue id and client" \
-	grep -Eq 'info: [0-9A-F]{6,}: client=127.0.0.1 helo=mail.pass.example from=<sender@pass.example> spf=pass spf_helo=none dkim=none dmarc=none/pass.example removed_forged_ar=1 action=accept' "$WORK/authmilter.log"
+	grep -Eq 'info: [0-9A-F]{6,}: client=127.0.0.1 helo=mail.pass.example from=<sender@pass.example> header_from=pass.example spf=pass spf_helo=none dkim=none dmarc=none/pass.example removed_forged_ar=1 action=accept' "$WORK/authmilter.log"
 
 # 9. SIGTERM stops the milter cleanly
 kill "$MILTER_PID"
