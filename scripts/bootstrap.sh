@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # DKIM signers (dkimpy) and OpenDKIM for the differential test
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	libopendkim-dev libmicrohttpd-dev libpsl-dev libidn2-dev publicsuffix libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
-	python3-dkim python3-nacl opendkim libmail-dkim-perl"
+	python3-dkim python3-nacl opendkim libmail-dkim-perl debhelper dpkg-dev fakeroot"
 
 missing=""
 for p in $packages; do

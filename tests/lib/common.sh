@@ -47,7 +47,7 @@ start_testns() {
 stop_testns() {
 	[ -n "${NS_PID:-}" ] && kill -- -"$NS_PID" 2>/dev/null
 	[ -n "${NS_PID:-}" ] && kill "$NS_PID" 2>/dev/null
-	wait "$NS_PID" 2>/dev/null
+	[ -n "${NS_PID:-}" ] && wait "$NS_PID" 2>/dev/null
 	NS_PID=
 }
 
