@@ -6,10 +6,12 @@ set -e
 cd "$(dirname "$0")/.."
 
 # build: compiler, autotools, libraries; test: check, ldns-testns, Postfix, swaks, PyYAML,
-# DKIM signers (dkimpy) and OpenDKIM for the differential test
+# DKIM signers (dkimpy) and OpenDKIM for the differential test, dpkg tools for the
+# package test, libwrap0 and m4 for the private Sendmail the Sendmail test unpacks
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	libopendkim-dev libmicrohttpd-dev libpsl-dev libidn2-dev publicsuffix libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
-	python3-dkim python3-nacl opendkim libmail-dkim-perl debhelper dpkg-dev fakeroot"
+	python3-dkim python3-nacl opendkim libmail-dkim-perl debhelper dpkg-dev fakeroot
+	libwrap0 m4"
 
 missing=""
 for p in $packages; do
