@@ -115,11 +115,8 @@ config_defaults(struct config *cfg)
 	cfg->dmarc_enforce = true;
 	cfg->shutdown_timeout = 30;
 	cfg->dmarc_reject_text = xstrdup("Rejected by the DMARC policy of %d");
-	/* Local submission is not DMARC-enforced unless the admin says otherwise. */
-	cfg->trusted_nets = xcalloc(2, sizeof(struct ipnet));
-	if (ipaddr_parse_net("127.0.0.0/8", &cfg->trusted_nets[0])
-	    && ipaddr_parse_net("::1", &cfg->trusted_nets[1]))
-		cfg->n_trusted_nets = 2;
+	/* No trusted networks by default: on a plain MX every SMTP client is
+	 * checked, including a loopback relay; the admin lists what to trust. */
 }
 
 static void

@@ -36,7 +36,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.dkim_min_key_bits, 1024);
 	ck_assert_int_eq(cfg.dkim_max_signatures, 10);
 	ck_assert(cfg.dmarc_enforce);
-	ck_assert_uint_eq(cfg.n_trusted_nets, 2);
+	ck_assert_uint_eq(cfg.n_trusted_nets, 0);
 	ck_assert_int_eq(cfg.dmarc_multi_from, MULTI_FROM_REJECT);
 	config_free(&cfg);
 }
