@@ -20,6 +20,7 @@ struct dmarc_eval {
 	struct dmarc_outcome out;
 	char *from_domain;		/* header.from, NULL if unknown */
 	const char *from_problem;	/* static: no From, malformed, several domains */
+	bool no_from;			/* the problem is a missing From: stamped, not rejected */
 	bool several_domains;
 	enum dmarc_policy applied;	/* what we did about a fail */
 	struct buf notes;		/* local decisions, "; "-separated */

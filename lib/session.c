@@ -336,7 +336,7 @@ add_dmarc(struct authres *ar, const struct dmarc_eval *ev)
 	authres_add(ar, "dmarc", dmarc_result_name(ev->out.result), comment.data);
 	if (ev->from_domain)
 		authres_prop(ar, "header.from", ev->from_domain);
-	if (ev->out.result == DMARC_FAIL || ev->from_problem)
+	if (ev->out.result == DMARC_FAIL || (ev->from_problem && !ev->no_from))
 		authres_prop(ar, "policy.dmarc", dmarc_policy_name(ev->applied == DMARC_POLICY_UNSET
 								 ? DMARC_POLICY_NONE : ev->applied));
 	buf_free(&comment);
@@ -442,6 +442,7 @@ run_dmarc(struct session *s, const struct dkimv_outcome *dk, struct dmarc_eval *
 	ev->evaluated = true;
 	if (!collect_from_domains(s, &all, &problem)) {
 		ev->from_problem = problem;
+		ev->no_from = s->n_from == 0;
 	} else if (all.n > 1 && s->cfg->dmarc_multi_from != MULTI_FROM_STRICTEST) {
 		ev->several_domains = true;
 		if (s->cfg->dmarc_multi_from == MULTI_FROM_IGNORE)

@@ -33,7 +33,8 @@ def build_zone(spec):
 
 
 def build_message(case):
-    headers = ["From: %s" % case["from"]] + case.get("headers", []) + [
+    headers = (["From: %s" % case["from"]] if case.get("from") is not None else []) + \
+        case.get("headers", []) + [
         "To: bob@example.org", "Subject: %s" % case["name"],
         "Date: Sun, 22 Nov 2026 10:00:00 +0000", "Message-ID: <scenario@example.org>"]
     msg = ("\r\n".join(headers) + "\r\n\r\nScenario body.\r\n").encode()
