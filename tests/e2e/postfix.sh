@@ -7,6 +7,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/postfix.sh"
 
 if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v swaks >/dev/null; then
 	echo "SKIP: needs root, postfix and swaks"
@@ -51,60 +52,7 @@ wait_port "$MILTER_PORT" || { fail "authmilter listens"; finish; }
 
 # --- a private Postfix: own config, queue, port; virtual delivery to a Maildir
 SMTP_PORT=$(free_port)
-mkdir -p "$WORK/etc" "$WORK/queue" "$WORK/data" "$WORK/mail"
-chown nobody:nogroup "$WORK/mail"
-chown postfix "$WORK/data"
-cat >"$WORK/etc/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $WORK/queue
-data_directory = $WORK/data
-maillog_file = $WORK/postfix.log
-maillog_file_prefixes = $WORK
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = mx.e2e.test
-mydomain = e2e.test
-mydestination =
-mynetworks = 127.0.0.0/8
-smtpd_recipient_restrictions = permit_mynetworks, reject
-virtual_mailbox_domains = e2e.test
-virtual_mailbox_base = $WORK/mail
-virtual_mailbox_maps = static:inbox/
-virtual_uid_maps = static:$(id -u nobody)
-virtual_gid_maps = static:$(getent group nogroup | cut -d: -f3)
-virtual_minimum_uid = 1
-alias_maps =
-alias_database =
-smtpd_milters = inet:127.0.0.1:$MILTER_PORT
-milter_default_action = tempfail
-smtputf8_enable = no
-biff = no
-smtp_dns_support_level = disabled
-disable_dns_lookups = yes
-CONF
-cat >"$WORK/etc/master.cf" <<CONF
-127.0.0.1:$SMTP_PORT inet n - n - - smtpd
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-flush     unix n - n 1000? 0 flush
-proxymap  unix - - n - - proxymap
-showq     unix n - n - - showq
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-virtual   unix - n n - - virtual
-smtp      unix - - n - - smtp
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CONF
+postfix_configure "$WORK" "$SMTP_PORT" "inet:127.0.0.1:$MILTER_PORT"
 if ! postfix -c "$WORK/etc" start >"$WORK/postfix-start.log" 2>&1; then
 	cat "$WORK/postfix-start.log"
 	fail "postfix starts"
