@@ -58,9 +58,14 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	       unsigned long *pf3)
 {
 	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	/* Skip the steps no check needs; DKIM wants header bytes as sent. */
-	const unsigned long steps = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA
-				  | SMFIP_HDR_LEADSPC | SMFIP_SKIP;
+	/*
+	 * DKIM wants header bytes as sent. RCPT and DATA are *not* skipped
+	 * although no check needs them: Postfix still sends their macros,
+	 * which get no reply, so its next packet waits on Nagle for our
+	 * delayed ACK - 40 ms per message, measured with tests/bench. A
+	 * CONTINUE reply to each costs a round trip of microseconds.
+	 */
+	const unsigned long steps = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_SKIP;
 	struct conn *c = get_conn(ctx);
 
 	(void)f2, (void)f3;
@@ -125,6 +130,20 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_ACCEPT;
 	session_mail_from(s, argv[0]);
 	session_set_auth(s, smfi_getsymval(ctx, "{auth_authen}"));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	(void)ctx, (void)argv;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_data(SMFICTX *ctx)
+{
+	(void)ctx;
 	return SMFIS_CONTINUE;
 }
 
@@ -268,7 +287,7 @@ struct smfiDesc callbacks_desc = {
 	.xxfi_connect = mlfi_connect,
 	.xxfi_helo = mlfi_helo,
 	.xxfi_envfrom = mlfi_envfrom,
-	.xxfi_envrcpt = NULL,
+	.xxfi_envrcpt = mlfi_envrcpt,
 	.xxfi_header = mlfi_header,
 	.xxfi_eoh = mlfi_eoh,
 	.xxfi_body = mlfi_body,
@@ -276,6 +295,6 @@ struct smfiDesc callbacks_desc = {
 	.xxfi_abort = mlfi_abort,
 	.xxfi_close = mlfi_close,
 	.xxfi_unknown = NULL,
-	.xxfi_data = NULL,
+	.xxfi_data = mlfi_data,
 	.xxfi_negotiate = mlfi_negotiate,
 };
