@@ -20,7 +20,7 @@
 
 enum config_type {
 	CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE, CT_CHOICE, CT_NETS,
-	CT_OVERRIDES, CT_LISTEN
+	CT_OVERRIDES, CT_LISTEN, CT_SOCKET
 };
 
 struct config_key {
@@ -41,7 +41,7 @@ static const char *const override_names[] = { "never-reject", "always-pass", "fo
 #define OFF(f) offsetof(struct config, f)
 
 static const struct config_key config_keys[] = {
-	{ "Socket",		CT_STRING,	OFF(socket_spec),	0, 0, NULL },
+	{ "Socket",		CT_SOCKET,	OFF(socket_spec),	0, 0, NULL },
 	{ "SocketMode",		CT_MODE,	OFF(socket_mode),	0, 0777, NULL },
 	{ "AuthservID",		CT_STRING,	OFF(authserv_id),	0, 0, NULL },
 	{ "Nameservers",	CT_NAMESERVERS,	0,			0, 0, NULL },
@@ -325,6 +325,14 @@ add_override(void *ctx, char *line, struct buf *why)
 	return false;
 }
 
+static bool
+check_socket_spec(const char *spec)
+{
+	return strncasecmp(spec, "inet:", 5) == 0 || strncasecmp(spec, "inet6:", 6) == 0
+	    || strncasecmp(spec, "unix:", 5) == 0 || strncasecmp(spec, "local:", 6) == 0
+	    || strncasecmp(spec, "fd:", 3) == 0 || spec[0] == '/';
+}
+
 /* apply_value - store one value; on error put the reason in why */
 static bool
 apply_value(struct config *cfg, const struct config_key *key, const char *value,
@@ -333,6 +341,13 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 	void *field = (char *)cfg + key->offset;
 
 	switch (key->type) {
+	case CT_SOCKET:
+		if (!check_socket_spec(value)) {
+			buf_printf(why, "%s wants inet:port@host, inet6:port@host or unix:/path, not \"%s\"",
+				   key->name, value);
+			return false;
+		}
+		__attribute__((fallthrough));	/* stored as a string */
 	case CT_STRING:
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
@@ -406,13 +421,6 @@ find_key(const char *name)
 	return NULL;
 }
 
-static bool
-check_socket_spec(const char *spec)
-{
-	return strncasecmp(spec, "inet:", 5) == 0 || strncasecmp(spec, "inet6:", 6) == 0
-	    || strncasecmp(spec, "unix:", 5) == 0 || strncasecmp(spec, "local:", 6) == 0
-	    || strncasecmp(spec, "fd:", 3) == 0 || spec[0] == '/';
-}
 
 /* parse_line - one logical line; returns false and fills why on error */
 static bool
@@ -455,11 +463,6 @@ parse_line(struct config *cfg, char *line, bool seen[N_KEYS], struct buf *why)
 	seen[key - config_keys] = true;
 	if (*value == '\0') {
 		buf_printf(why, "%s needs a value", key->name);
-		return false;
-	}
-	if (key->offset == OFF(socket_spec) && key->type == CT_STRING && !check_socket_spec(value)) {
-		buf_printf(why, "Socket wants inet:port@host, inet6:port@host or unix:/path, not \"%s\"",
-			   value);
 		return false;
 	}
 	return apply_value(cfg, key, value, why);
