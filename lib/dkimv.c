@@ -39,10 +39,10 @@ prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 
 /* dkimv_init - the process-wide library handle; call once before threads start */
 bool
-dkimv_init(const struct dkimv_settings *settings, char *why, size_t why_size)
+dkimv_init(unsigned clock_skew, char *why, size_t why_size)
 {
 	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES;
-	uint64_t drift = settings->clock_skew;
+	uint64_t drift = clock_skew;
 	unsigned int minbits = 1;	/* we apply our own minimum, per algorithm */
 
 	dkimv_lib = dkim_init(NULL, NULL);

@@ -22,7 +22,6 @@ enum dkimv_result {
 struct dkimv_settings {
 	unsigned min_key_bits;		/* RSA keys below this are never a pass */
 	unsigned max_signatures;	/* signatures evaluated per message */
-	unsigned clock_skew;		/* seconds of slack for t= and x= (set at dkimv_init) */
 	struct dns *dns;		/* where this message's key lookups go */
 };
 
@@ -45,7 +44,8 @@ struct dkimv_outcome {
 
 struct dkimv_msg;
 
-bool dkimv_init(const struct dkimv_settings *settings, char *why, size_t why_size);
+/* clock_skew: seconds of slack for t= and x=, a library-wide option */
+bool dkimv_init(unsigned clock_skew, char *why, size_t why_size);
 void dkimv_shutdown(void);
 
 struct dkimv_msg *dkimv_begin(const struct dkimv_settings *settings);

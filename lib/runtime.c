@@ -28,7 +28,6 @@ runtime_new(struct config *cfg, struct dns_cache *cache, char *why, size_t size)
 	dns_init(&rt->dns, use, n, rt->cfg.dns_timeout, rt->cfg.dns_retries, cache);
 	rt->dkim.min_key_bits = (unsigned)rt->cfg.dkim_min_key_bits;
 	rt->dkim.max_signatures = (unsigned)rt->cfg.dkim_max_signatures;
-	rt->dkim.clock_skew = (unsigned)rt->cfg.dkim_clock_skew;
 	rt->dkim.dns = &rt->dns;
 	if (!dmarc_ctx_init(&rt->dmarc, &rt->dns, (enum dmarc_mode)rt->cfg.dmarc_mode,
 			    rt->cfg.psl_file, why, size)) {

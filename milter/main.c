@@ -112,8 +112,7 @@ main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	struct dns_cache *cache = dnscache_new((size_t)cfg.dns_cache_size);
-	struct dkimv_settings lib_settings = { .clock_skew = (unsigned)cfg.dkim_clock_skew };
-	if (!dkimv_init(&lib_settings, why, sizeof(why))) {
+	if (!dkimv_init((unsigned)cfg.dkim_clock_skew, why, sizeof(why))) {
 		fprintf(stderr, "authmilter: %s\n", why);
 		return EXIT_FAILURE;
 	}
