@@ -164,7 +164,7 @@ wait_for_milter(pthread_t thread, int timeout)
 
 /* signal_loop - the main thread's job once libmilter runs */
 static void
-signal_loop(const struct daemon_args *args, struct runtime_slot *slot, pthread_t thread)
+signal_loop(const struct daemon_args *args, struct runtime_slot *slot)
 {
 	sigset_t set;
 	int sig;
@@ -184,7 +184,6 @@ signal_loop(const struct daemon_args *args, struct runtime_slot *slot, pthread_t
 		smfi_stop();
 		return;
 	}
-	(void)thread;
 }
 
 /* daemon_run - returns the exit status */
@@ -240,7 +239,7 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	char *pid_file = cfg->pid_file ? xstrdup(cfg->pid_file) : NULL;
 	runtime_release(rt);
 
-	signal_loop(args, slot, thread);
+	signal_loop(args, slot);
 	bool clean = wait_for_milter(thread, shutdown_timeout);
 	if (!clean)
 		log_warning("messages still in flight after ShutdownTimeout %d s; exiting anyway",

@@ -24,8 +24,7 @@
 #define DEFAULT_CONF SYSCONFDIR "/authmilter.conf"
 
 struct options {
-	const char *conf_path;
-	bool conf_explicit;
+	const char *conf_path;		/* NULL: no file, built-in defaults */
 	bool check_only;
 	bool foreground;
 	struct testmode_args test;
@@ -50,10 +49,9 @@ parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->conf_path = DEFAULT_CONF;
 	while ((c = getopt(argc, argv, "c:fnt:i:H:s:a:Vh")) != -1) {
 		switch (c) {
-		case 'c': o->conf_path = optarg; o->conf_explicit = true; break;
+		case 'c': o->conf_path = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'n': o->check_only = true; break;
 		case 't': o->test.message_file = optarg; o->test_mode = true; break;
@@ -71,20 +69,23 @@ parse_options(int argc, char **argv, struct options *o)
 		usage(stderr);
 		exit(2);
 	}
+	/* Without -c, the default file is read when present; -c names one that must be. */
+	if (o->conf_path == NULL && access(DEFAULT_CONF, F_OK) == 0)
+		o->conf_path = DEFAULT_CONF;
 	if (o->test_mode && o->test.client_ip == NULL) {
 		fprintf(stderr, "authmilter: -t needs -i CLIENT_IP\n");
 		exit(2);
 	}
 }
 
-/* load_config - defaults, then the file; the default path may be absent */
+/* load_config - defaults, then the file, if there is one */
 static void
 load_config(const struct options *o, struct config *cfg)
 {
 	struct buf errors;
 
 	config_defaults(cfg);
-	if (!o->conf_explicit && access(o->conf_path, F_OK) != 0)
+	if (o->conf_path == NULL)
 		return;
 	buf_init(&errors);
 	if (!config_load(cfg, o->conf_path, &errors)) {
@@ -106,8 +107,7 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	load_config(&o, &cfg);
 	if (o.check_only) {
-		printf("%s: OK\n", o.conf_explicit || access(o.conf_path, F_OK) == 0
-		       ? o.conf_path : "built-in defaults");
+		printf("%s: OK\n", o.conf_path ? o.conf_path : "built-in defaults");
 		config_free(&cfg);
 		return EXIT_SUCCESS;
 	}
@@ -127,7 +127,7 @@ main(int argc, char **argv)
 		rc = testmode_run(&slot, &o.test);
 	} else {
 		struct daemon_args args = {
-			.conf_path = o.conf_explicit || access(o.conf_path, F_OK) == 0 ? o.conf_path : NULL,
+			.conf_path = o.conf_path,
 			.foreground = o.foreground,
 			.cache = cache,
 		};
