@@ -40,11 +40,14 @@ struct session {
 	char *client_name;
 	char *helo;
 	bool trusted_net;
+	struct spf_outcome spf_helo;	/* the HELO identity: once per HELO, not per message */
+	bool spf_helo_done;
 	/* message */
 	char *queue_id;
 	char *mail_from;		/* NULL until MAIL FROM; "" for the null sender */
-	struct spf_outcome spf_mailfrom, spf_helo;
-	bool spf_mailfrom_done, spf_helo_done;
+	struct spf_outcome spf_mailfrom;
+	bool spf_mailfrom_done;
+	bool report_helo;		/* this message's header carries spf= smtp.helo too */
 	struct dkimv_msg *dkim;
 	char *auth_user;		/* SMTP AUTH name, NULL if none */
 	char *from_values[SESSION_MAX_FROM];
@@ -74,8 +77,7 @@ message_reset(struct session *s)
 	s->queue_id = NULL;
 	s->mail_from = NULL;
 	spf_outcome_free(&s->spf_mailfrom);
-	spf_outcome_free(&s->spf_helo);
-	s->spf_mailfrom_done = s->spf_helo_done = false;
+	s->spf_mailfrom_done = s->report_helo = false;
 	dkimv_free(s->dkim);
 	s->dkim = NULL;
 	free(s->auth_user);
@@ -102,6 +104,7 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	message_reset(s);
+	spf_outcome_free(&s->spf_helo);
 	free(s->ar_ours);
 	free(s->client_ip);
 	free(s->client_name);
@@ -146,6 +149,8 @@ session_helo(struct session *s, const char *helo)
 	free(s->helo);
 	/* An overlong HELO is no domain; keep enough to show in the header. */
 	s->helo = dup_clean(helo ? helo : "", 512);
+	spf_outcome_free(&s->spf_helo);
+	s->spf_helo_done = false;
 }
 
 /* session_unbracket - "<a@b>" or " a@b " -> "a@b"; ESMTP parameters are not passed here */
@@ -191,7 +196,9 @@ run_spf(struct session *s)
 	}
 	spf_check(s->dns, &req, SPF_ID_MAILFROM, &s->spf_mailfrom);
 	s->spf_mailfrom_done = true;
-	if (s->cfg->spf_helo && s->mail_from[0] != '\0') {
+	/* With <> the MAIL FROM check above already was the HELO check. */
+	s->report_helo = s->cfg->spf_helo && s->mail_from[0] != '\0';
+	if (s->report_helo && !s->spf_helo_done) {
 		spf_check(s->dns, &req, SPF_ID_HELO, &s->spf_helo);
 		s->spf_helo_done = true;
 	}
@@ -356,7 +363,7 @@ build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dm
 		else
 			add_spf(&ar, &s->spf_mailfrom, "smtp.mailfrom", s->mail_from);
 	}
-	if (s->spf_helo_done)
+	if (s->report_helo)
 		add_spf(&ar, &s->spf_helo, "smtp.helo", s->helo ? s->helo : "");
 	if (s->dkim)
 		add_dkim(&ar, dk);
@@ -500,7 +507,7 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	}
 	if (s->spf_mailfrom_done)
 		buf_printf(&b, " spf=%s", spf_result_name(s->spf_mailfrom.result));
-	if (s->spf_helo_done)
+	if (s->report_helo)
 		buf_printf(&b, " spf_helo=%s", spf_result_name(s->spf_helo.result));
 	if (s->dkim && !dk->signed_message)
 		buf_adds(&b, " dkim=none");

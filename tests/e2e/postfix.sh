@@ -155,6 +155,21 @@ else
 	fail "null sender: delivered"
 fi
 
+# 4b. three messages over one SMTP connection: each gets its own complete
+# header (the HELO check is done once per connection, reported every time)
+smtp-source -d -m 3 -s 1 -f sender@pass.example -t user@e2e.test -S same-connection \
+	-M mail.pass.example "127.0.0.1:$SMTP_PORT" >"$WORK/same-connection.log" 2>&1
+count=0
+for _ in $(seq 50); do
+	count=$(grep -l '^Subject: same-connection' "$INBOX"/* 2>/dev/null | wc -l)
+	[ "$count" -ge 3 ] && break
+	sleep 0.1
+done
+check "one connection, three messages delivered" [ "$count" = 3 ]
+stamped=$(grep -l '^Subject: same-connection' "$INBOX"/* | while read -r f; do headers "$f" Authentication-Results; done |
+	grep -c '^Authentication-Results: mx.e2e.test; spf=pass (pass.example matched ip4:127.0.0.0/8) smtp.mailfrom=sender@pass.example; spf=none (no SPF record for mail.pass.example) smtp.helo=mail.pass.example; dkim=none; dmarc=none (no DMARC record) header.from=pass.example$')
+check "one connection: every message has the full header ($stamped of 3)" [ "$stamped" = 3 ]
+
 # 5. DKIM: an ed25519 signature whose selector is CNAME-delegated (Office 365
 # style) passes -- with simple/simple canonicalization, so the header bytes
 # must reach us exactly as sent (HDR_LEADSPC); the same message tampered fails
