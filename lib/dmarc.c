@@ -218,10 +218,20 @@ is_within(const char *d, const char *parent)
 	return n == p || d[n - p - 1] == '.';
 }
 
+#define ALIGN_MEMO 16
+
+/* One evaluation's relaxed-alignment answers: the SPF domain and several
+ * signatures often name the same domain, and each answer costs a tree walk. */
+struct align_memo {
+	const char *id[ALIGN_MEMO];
+	int result[ALIGN_MEMO];
+	size_t n;
+};
+
 /* aligned - 1 aligned, 0 not, -1 could not tell (DNS) */
 static int
-aligned(const struct dmarc_ctx *ctx, const char *id, const char *author, const char *author_org,
-	bool strict)
+aligned(const struct dmarc_ctx *ctx, struct align_memo *memo, const char *id,
+	const char *author, const char *author_org, bool strict)
 {
 	bool tempfail;
 	char *org;
@@ -233,11 +243,16 @@ aligned(const struct dmarc_ctx *ctx, const char *id, const char *author, const c
 		return 1;
 	if (strict || !is_within(id, author_org))
 		return 0;
+	for (size_t i = 0; i < memo->n; i++)
+		if (strcasecmp(memo->id[i], id) == 0)
+			return memo->result[i];
 	org = dmarc_org_domain(ctx, id, &tempfail);
-	if (org == NULL)
-		return -1;
-	r = strcasecmp(org, author_org) == 0;
+	r = org == NULL ? -1 : strcasecmp(org, author_org) == 0;
 	free(org);
+	if (memo->n < ALIGN_MEMO) {
+		memo->id[memo->n] = id;
+		memo->result[memo->n++] = r;
+	}
 	return r;
 }
 
@@ -335,6 +350,7 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
 	       struct dmarc_outcome *out)
 {
 	const char *author = req->author_domain;
+	struct align_memo memo = { .n = 0 };
 	bool unsure = false;
 
 	memset(out, 0, sizeof(*out));
@@ -351,14 +367,15 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
 	}
 	requested_policy(ctx, author, out);
 	if (req->spf_result == SPF_PASS) {
-		int a = aligned(ctx, req->spf_domain, author, out->org_domain, out->rec.aspf_strict);
+		int a = aligned(ctx, &memo, req->spf_domain, author, out->org_domain,
+				out->rec.aspf_strict);
 		out->spf_aligned = a == 1;
 		unsure |= a < 0;
 	}
 	for (size_t i = 0; req->dkim && i < req->dkim->n_sigs && !out->dkim_aligned; i++) {
 		if (req->dkim->sigs[i].result != DKIMV_PASS)
 			continue;
-		int a = aligned(ctx, req->dkim->sigs[i].domain, author, out->org_domain,
+		int a = aligned(ctx, &memo, req->dkim->sigs[i].domain, author, out->org_domain,
 				out->rec.adkim_strict);
 		out->dkim_aligned = a == 1;
 		unsure |= a < 0;
