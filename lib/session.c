@@ -29,10 +29,6 @@
 struct session {
 	struct runtime_slot *slot;
 	struct runtime *rt;		/* this message's snapshot; NULL between messages */
-	/* shortcuts into rt */
-	const struct config *cfg;
-	struct dns *dns;
-	const struct dmarc_ctx *dmarc;
 	/* connection */
 	char *client_ip;
 	struct ipaddr ip;
@@ -90,9 +86,6 @@ message_reset(struct session *s)
 		metrics_in_flight(-1);
 	runtime_release(s->rt);
 	s->rt = NULL;
-	s->cfg = NULL;
-	s->dns = NULL;
-	s->dmarc = NULL;
 	s->n_ar_seen = s->n_ar_ours = 0;
 }
 
@@ -184,7 +177,7 @@ run_spf(struct session *s)
 		.ip = s->ip,
 		.helo = s->helo ? s->helo : "",
 		.sender = s->mail_from,
-		.receiver = s->cfg->authserv_id,
+		.receiver = s->rt->cfg.authserv_id,
 	};
 
 	if (!s->ip_ok) {
@@ -194,12 +187,12 @@ run_spf(struct session *s)
 		s->spf_mailfrom_done = true;
 		return;
 	}
-	spf_check(s->dns, &req, SPF_ID_MAILFROM, &s->spf_mailfrom);
+	spf_check(&s->rt->dns, &req, SPF_ID_MAILFROM, &s->spf_mailfrom);
 	s->spf_mailfrom_done = true;
 	/* With <> the MAIL FROM check above already was the HELO check. */
-	s->report_helo = s->cfg->spf_helo && s->mail_from[0] != '\0';
+	s->report_helo = s->rt->cfg.spf_helo && s->mail_from[0] != '\0';
 	if (s->report_helo && !s->spf_helo_done) {
-		spf_check(s->dns, &req, SPF_ID_HELO, &s->spf_helo);
+		spf_check(&s->rt->dns, &req, SPF_ID_HELO, &s->spf_helo);
 		s->spf_helo_done = true;
 	}
 }
@@ -212,11 +205,8 @@ session_mail_from(struct session *s, const char *address)
 	s->rt = runtime_acquire(s->slot);
 	metrics_in_flight(1);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	s->cfg = &s->rt->cfg;
-	s->dns = &s->rt->dns;
-	s->dmarc = &s->rt->dmarc;
-	s->trusted_net = s->ip_ok && ipaddr_in_nets(&s->ip, s->cfg->trusted_nets,
-						     s->cfg->n_trusted_nets);
+	s->trusted_net = s->ip_ok && ipaddr_in_nets(&s->ip, s->rt->cfg.trusted_nets,
+						     s->rt->cfg.n_trusted_nets);
 	s->mail_from = session_unbracket(address ? address : "");
 	run_spf(s);
 	s->dkim = dkimv_begin(&s->rt->dkim);
@@ -244,7 +234,7 @@ session_header(struct session *s, const char *name, const char *value)
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return;
 	s->n_ar_seen++;
-	if (!authres_is_ours(value, s->cfg->authserv_id))
+	if (!authres_is_ours(value, s->rt->cfg.authserv_id))
 		return;
 	if (s->n_ar_ours == s->cap_ar_ours) {
 		s->cap_ar_ours = s->cap_ar_ours ? s->cap_ar_ours * 2 : 4;
@@ -356,7 +346,7 @@ build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	struct authres ar;
 	bool null_sender = s->mail_from == NULL || s->mail_from[0] == '\0';
 
-	authres_begin(&ar, s->cfg->authserv_id);
+	authres_begin(&ar, s->rt->cfg.authserv_id);
 	if (s->spf_mailfrom_done) {
 		if (null_sender)
 			add_spf(&ar, &s->spf_mailfrom, "smtp.helo", s->helo ? s->helo : "");
@@ -429,10 +419,10 @@ evaluate_domain(struct session *s, const struct dkimv_outcome *dk, const char *d
 		.spf_result = s->spf_mailfrom_done ? s->spf_mailfrom.result : SPF_NONE,
 		.spf_domain = s->spf_mailfrom.domain,
 		.dkim = dk,
-		.mode = s->dmarc->mode,
+		.mode = s->rt->dmarc.mode,
 	};
 
-	dmarc_evaluate(s->dmarc, &req, out);
+	dmarc_evaluate(&s->rt->dmarc, &req, out);
 }
 
 /* run_dmarc - the author domain(s), then the evaluation DMARCMultiFrom asks for */
@@ -444,15 +434,15 @@ run_dmarc(struct session *s, const struct dkimv_outcome *dk, struct dmarc_eval *
 
 	memset(ev, 0, sizeof(*ev));
 	buf_init(&ev->notes);
-	if (s->dmarc == NULL || (exempt_reason(s) && s->cfg->trusted_policy == TRUSTED_SKIP))
+	if ((exempt_reason(s) && s->rt->cfg.trusted_policy == TRUSTED_SKIP))
 		return;
 	ev->evaluated = true;
 	if (!collect_from_domains(s, &all, &problem)) {
 		ev->from_problem = problem;
 		ev->no_from = s->n_from == 0;
-	} else if (all.n > 1 && s->cfg->dmarc_multi_from != MULTI_FROM_STRICTEST) {
+	} else if (all.n > 1 && s->rt->cfg.dmarc_multi_from != MULTI_FROM_STRICTEST) {
 		ev->several_domains = true;
-		if (s->cfg->dmarc_multi_from == MULTI_FROM_IGNORE)
+		if (s->rt->cfg.dmarc_multi_from == MULTI_FROM_IGNORE)
 			ev->evaluated = false;
 		else
 			ev->from_problem = "several From domains";
@@ -579,7 +569,7 @@ session_eom(struct session *s, struct verdict *v)
 		dkimv_end(s->dkim, &dk);
 	run_dmarc(s, &dk, &ev);
 	struct policy_input in = {
-		.cfg = s->cfg,
+		.cfg = &s->rt->cfg,
 		.spf = s->spf_mailfrom_done ? &s->spf_mailfrom : NULL,
 		.dkim = &dk,
 		.dmarc = &ev,

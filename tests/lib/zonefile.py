@@ -70,8 +70,7 @@ def _rrset(zone, name, qtype, depth=0):
     """Records answering (name, qtype), chasing CNAMEs like a recursive server
     (unless the name is marked "NOCHASE": then the CNAME comes alone)."""
     records = zone.get(name, [])
-    found = [f"{zone_name(name)}. 300 IN {t} {v}" for t, v in records
-             if isinstance(records, list) and t == qtype]
+    found = [f"{zone_name(name)}. 300 IN {t} {v}" for t, v in records if t == qtype]
     if found or depth > 8:
         return found
     for t, v in records:
