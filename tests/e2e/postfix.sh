@@ -78,6 +78,18 @@ delivered() {
 	return 1
 }
 
+# delivered_count SUBJECT N: how many copies with that subject arrived,
+# waiting (30 s at most) for N of them
+delivered_count() {
+	local n=0
+	for _ in $(seq 150); do
+		n=$(grep -l "^Subject: $1\$" "$INBOX"/* 2>/dev/null | wc -l)
+		[ "$n" -ge "$2" ] && break
+		sleep 0.2
+	done
+	echo "$n"
+}
+
 # headers FILE NAME: every field NAME (unfolded), one per line
 headers() {
 	awk -v want="$2" 'BEGIN { IGNORECASE = 1 }
@@ -159,12 +171,7 @@ fi
 # header (the HELO check is done once per connection, reported every time)
 smtp-source -d -m 3 -s 1 -f sender@pass.example -t user@e2e.test -S same-connection \
 	-M mail.pass.example "127.0.0.1:$SMTP_PORT" >"$WORK/same-connection.log" 2>&1
-count=0
-for _ in $(seq 50); do
-	count=$(grep -l '^Subject: same-connection' "$INBOX"/* 2>/dev/null | wc -l)
-	[ "$count" -ge 3 ] && break
-	sleep 0.1
-done
+count=$(delivered_count same-connection 3)
 check "one connection, three messages delivered" [ "$count" = 3 ]
 stamped=$(grep -l '^Subject: same-connection' "$INBOX"/* | while read -r f; do headers "$f" Authentication-Results; done |
 	grep -c '^Authentication-Results: mx.e2e.test; spf=pass (pass.example matched ip4:127.0.0.0/8) smtp.mailfrom=sender@pass.example; spf=none (no SPF record for mail.pass.example) smtp.helo=mail.pass.example; dkim=none; dmarc=none (no DMARC record) header.from=pass.example$')
@@ -263,12 +270,7 @@ sed 's/^AuthservID mx.e2e.test$/AuthservID mx2.e2e.test/' "$WORK/good.conf" >"$W
 kill -HUP "$MILTER_PID"
 wait "$SOURCE_PID"
 source_rc=$?
-count=0
-for _ in $(seq 150); do
-	count=$(grep -l '^Subject: reload-test' "$INBOX"/* 2>/dev/null | wc -l)
-	[ "$count" -ge 300 ] && break
-	sleep 0.2
-done
+count=$(delivered_count reload-test 300)
 old_id=$(grep -l '^Subject: reload-test' "$INBOX"/* | xargs grep -l '^Authentication-Results: mx.e2e.test;' | wc -l)
 new_id=$(grep -l '^Subject: reload-test' "$INBOX"/* | xargs grep -l '^Authentication-Results: mx2.e2e.test;' | wc -l)
 echo "reload under traffic: sent 300 (smtp-source exit $source_rc), delivered $count: $old_id under the old AuthservID, $new_id under the new one"
