@@ -39,6 +39,7 @@ void session_helo(struct session *s, const char *helo);
 void session_mail_from(struct session *s, const char *address);
 void session_set_auth(struct session *s, const char *user);
 void session_header(struct session *s, const char *name, const char *value);
+void session_header_bytes(struct session *s, const char *name, const char *value, size_t len);
 void session_eoh(struct session *s);
 bool session_wants_body(const struct session *s);
 void session_body(struct session *s, const void *data, size_t len);
