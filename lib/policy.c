@@ -102,8 +102,9 @@ decide_dmarc(const struct policy_input *in, struct verdict *v)
 	if (ev == NULL || !ev->evaluated)
 		return false;
 	ev->applied = DMARC_POLICY_NONE;
-	/* A missing From is reported, not rejected: there is no domain to spoof. */
-	if (ev->from_problem && !ev->no_from && in->cfg->dmarc_multi_from == MULTI_FROM_REJECT
+	/* A missing From is reported, not rejected: there is no domain to spoof.
+	 * One that cannot be read has no strictest outcome but a reject. */
+	if (ev->from_problem && !ev->no_from && in->cfg->dmarc_multi_from != MULTI_FROM_IGNORE
 	    && !in->exempt) {
 		ev->applied = DMARC_POLICY_REJECT;
 		set_reply(v, ACTION_REJECT, "550", "5.7.1", "Rejected: unusable From header field",

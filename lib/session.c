@@ -53,6 +53,7 @@ struct session {
 	size_t n_from;			/* From fields seen (may exceed what we keep) */
 	const char *from_unreadable;	/* a From field we could not read whole, and why */
 	size_t header_bytes;		/* charged to MaxHeaderBytes so far */
+	bool budget_spent;		/* a field did not fit: none after it is read */
 	const char *headers_unread;	/* why a header field was not passed on to DKIM */
 	size_t n_dkim_fields;		/* DKIM-Signature fields seen, read or not */
 	bool has_list_id;
@@ -90,6 +91,7 @@ message_reset(struct session *s)
 	s->n_from = 0;
 	s->from_unreadable = NULL;
 	s->header_bytes = 0;
+	s->budget_spent = false;
 	s->headers_unread = NULL;
 	s->n_dkim_fields = 0;
 	s->has_list_id = false;
@@ -221,10 +223,11 @@ charge_header(struct session *s, size_t name_len, size_t value_len)
 	size_t budget = (size_t)s->rt->cfg.max_header_bytes;
 	size_t cost = name_len + value_len + SESSION_FIELD_OVERHEAD;
 
-	if (s->headers_unread == NULL && cost <= budget - s->header_bytes) {
+	if (!s->budget_spent && cost <= budget - s->header_bytes) {
 		s->header_bytes += cost;
 		return true;
 	}
+	s->budget_spent = true;
 	if (s->headers_unread == NULL)
 		s->headers_unread = "header section over MaxHeaderBytes";
 	return false;

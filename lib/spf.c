@@ -527,6 +527,7 @@ check_host(struct spf_eval *ev, const char *domain, bool want_exp)
 		r = SPF_PERMERROR;
 	}
 	buf_free(&why);
+	spf_record_free(rec);
 	free(rec);
 	free(record);
 	return r;
