@@ -423,7 +423,7 @@ add_dkim(struct authres *ar, const struct dkimv_outcome *dk, const char *unreada
 }
 
 static void
-add_dmarc(struct authres *ar, const struct dmarc_eval *ev)
+add_dmarc(struct authres *ar, const struct dmarc_eval *ev, const struct verdict *v)
 {
 	struct buf comment;
 
@@ -431,14 +431,14 @@ add_dmarc(struct authres *ar, const struct dmarc_eval *ev)
 		return;
 	buf_init(&comment);
 	buf_adds(&comment, ev->out.reason ? ev->out.reason : "");
-	if (ev->notes.len)
-		buf_printf(&comment, "; local: %s", ev->notes.data);
+	if (v->dmarc_notes.len)
+		buf_printf(&comment, "; local: %s", v->dmarc_notes.data);
 	authres_add(ar, "dmarc", dmarc_result_name(ev->out.result), comment.data);
 	if (ev->from_domain)
 		authres_prop(ar, "header.from", ev->from_domain);
 	if (ev->out.result == DMARC_FAIL || (ev->from_problem && !ev->no_from))
-		authres_prop(ar, "policy.dmarc", dmarc_policy_name(ev->applied == DMARC_POLICY_UNSET
-								 ? DMARC_POLICY_NONE : ev->applied));
+		authres_prop(ar, "policy.dmarc", dmarc_policy_name(v->dmarc_applied == DMARC_POLICY_UNSET
+								 ? DMARC_POLICY_NONE : v->dmarc_applied));
 	buf_free(&comment);
 }
 
@@ -460,7 +460,7 @@ build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dm
 		add_spf(&ar, &s->spf_helo, "smtp.helo", s->helo ? s->helo : "");
 	if (s->dkim)
 		add_dkim(&ar, dk, s->headers_unread);
-	add_dmarc(&ar, ev);
+	add_dmarc(&ar, ev, v);
 	v->auth_results = authres_finish(&ar);
 }
 
@@ -511,7 +511,7 @@ collect_from_domains(struct session *s, struct fromaddr *all, const char **probl
 	return true;
 }
 
-/* worse - rank outcomes for evaluate-strictest: the one a receiver must heed */
+/* severity - rank outcomes for evaluate-strictest: the higher, the more a receiver must heed it */
 static int
 severity(const struct dmarc_outcome *o)
 {
@@ -544,7 +544,6 @@ run_dmarc(struct session *s, const struct dkimv_outcome *dk, struct dmarc_eval *
 	const char *problem = NULL;
 
 	memset(ev, 0, sizeof(*ev));
-	buf_init(&ev->notes);
 	if ((exempt_reason(s) && s->rt->cfg.trusted_policy == TRUSTED_SKIP))
 		return;
 	ev->evaluated = true;
@@ -584,7 +583,6 @@ dmarc_eval_free(struct dmarc_eval *ev)
 {
 	dmarc_outcome_free(&ev->out);
 	free(ev->from_domain);
-	buf_free(&ev->notes);
 }
 
 static void
@@ -626,12 +624,13 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 		}
 		if (ev->out.result == DMARC_FAIL)
 			buf_printf(&b, " dmarc_policy=%s dmarc_applied=%s",
-				   dmarc_policy_name(ev->out.disposition), dmarc_policy_name(ev->applied));
+				   dmarc_policy_name(ev->out.disposition),
+				   dmarc_policy_name(v->dmarc_applied));
 		if (ev->from_problem)
 			buf_printf(&b, " from_problem=\"%s\"", ev->from_problem);
-		if (ev->notes.len) {
+		if (v->dmarc_notes.len) {
 			buf_adds(&b, " dmarc_local=\"");
-			authres_sanitize(&b, ev->notes.data, 200);
+			authres_sanitize(&b, v->dmarc_notes.data, 200);
 			buf_addc(&b, '"');
 		}
 	}
@@ -719,23 +718,4 @@ session_eom(struct session *s, struct verdict *v)
 	dkimv_outcome_free(&dk);
 	dmarc_eval_free(&ev);
 	message_reset(s);
-}
-
-/* verdict_free - release */
-void
-verdict_free(struct verdict *v)
-{
-	free(v->auth_results);
-	free(v->reply_text);
-	free(v->delete_ar);
-	free(v->summary);
-	memset(v, 0, sizeof(*v));
-}
-
-/* verdict_action_name - accept, reject, quarantine or tempfail */
-const char *
-verdict_action_name(enum verdict_action a)
-{
-	static const char *const names[] = { "accept", "reject", "quarantine", "tempfail" };
-	return names[a];
 }

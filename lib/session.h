@@ -14,19 +14,7 @@
 #include "config.h"
 #include "dns.h"
 #include "spf.h"
-
-enum verdict_action { ACTION_ACCEPT, ACTION_REJECT, ACTION_QUARANTINE, ACTION_TEMPFAIL };
-
-struct verdict {
-	enum verdict_action action;
-	char *auth_results;		/* header value to insert first */
-	const char *smtp_code;		/* "550", "451" or NULL */
-	const char *smtp_xcode;		/* "5.7.23", ... */
-	char *reply_text;		/* printable ASCII only */
-	size_t *delete_ar;		/* 1-based indexes among Authentication-Results fields */
-	size_t n_delete;
-	char *summary;			/* one log line: every result and the action */
-};
+#include "verdict.h"
 
 struct session;
 struct runtime_slot;
@@ -46,9 +34,6 @@ void session_body(struct session *s, const void *data, size_t len);
 void session_eom(struct session *s, struct verdict *v);
 void session_abort(struct session *s);
 void session_set_queue_id(struct session *s, const char *queue_id);
-
-void verdict_free(struct verdict *v);
-const char *verdict_action_name(enum verdict_action a);
 
 /* strip <> and surrounding space from an SMTP path argument */
 char *session_unbracket(const char *path);

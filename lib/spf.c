@@ -91,7 +91,7 @@ count_dns_term(struct spf_eval *ev)
 	return ++ev->dns_terms <= SPF_MAX_DNS_MECHS;
 }
 
-/* void_lookup - NXDOMAIN or NODATA; false once over the limit */
+/* count_void - one more NXDOMAIN or NODATA; false once over the limit */
 static bool
 count_void(struct spf_eval *ev, const struct dns_result *res)
 {

@@ -43,7 +43,7 @@ macro_value(const struct spf_macro_env *env, char letter, char *scratch, size_t 
 	return "";
 }
 
-/* url_escape - uppercase macro letters: escape all but RFC 3986 unreserved */
+/* add_escaped - the value, and for uppercase macro letters: escape all but RFC 3986 unreserved */
 static void
 add_escaped(struct buf *out, const char *s, size_t n, bool escape)
 {
