@@ -1,0 +1,52 @@
+#!/bin/sh
+# measure.sh - worst-case time of the MAIL FROM and EOM stages when every
+# DNS query times out: two nameservers (both silent for all but the SPF
+# records and the PTR set), DNSTimeout 5, DNSRetries 1, the default budget.
+#   tests/dns/budget/measure.sh [BUILDDIR] [extra conf line]
+# Prints the seconds each test-mode run took and its output. Not part of make
+# check: it takes minutes by design.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
+build=${1:-$top_srcdir}
+extra=${2:-}
+WORK=$(mktemp -d)
+. "$top_srcdir/tests/lib/common.sh"
+pids=
+trap 'for p in $pids; do kill -- -$p 2>/dev/null; kill $p 2>/dev/null; done; rm -rf "$WORK"' EXIT
+ports=
+for n in 1 2; do
+	start_testns "$top_srcdir/tests/dns/budget/worst.data" || exit 99
+	pids="$pids $NS_PID"; ports="$ports${ports:+,}127.0.0.1:$NS_PORT"
+	mv "$WORK/testns.log" "$WORK/testns$n.log"
+done
+cat >"$WORK/am.conf" <<CONF
+AuthservID mx.test
+Nameservers $ports
+DNSTimeout 5
+DNSRetries 1
+DNSCacheSize 0
+$extra
+CONF
+# MAIL FROM stage: SPF for MAIL FROM and HELO, both "ptr" with ten
+# timing-out names, then includes that time out. No signature, From whose
+# _dmarc lookups time out (EOM stage part 1).
+printf 'From: a@sender.example\nSubject: s\n\nbody\n' >"$WORK/spf.eml"
+# EOM stage: ten DKIM signatures whose key lookups time out, From deep under
+# a tree whose _dmarc lookups time out. The signatures are syntactically
+# valid but never verify: only the key lookup time matters here.
+{
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		printf 'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=k%d.slow.example; s=s%d;\n h=from:subject; bh=frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=; b=AAAA%d\n' $i $i $i
+	done
+	printf 'From: a@x.y.z.w.v.slow.example\nSubject: s\n\nbody\n'
+} >"$WORK/dkim.eml"
+run() {
+	t0=$(date +%s.%N)
+	out=$("$build/milter/authmilter" -c "$WORK/am.conf" "$@" 2>&1)
+	t1=$(date +%s.%N)
+	echo "$out" | sed 's/^/    /'
+	echo "  => $(echo "$t1 - $t0" | bc) s"
+}
+echo "MAIL FROM stage (SPF mailfrom + helo, ptr + includes, every query times out):"
+run -t "$WORK/spf.eml" -i 192.0.2.7 -H helo.example -s a@sender.example
+echo "EOM stage (10 DKIM keys + DMARC, every query times out), null sender, unknown HELO:"
+run -t "$WORK/dkim.eml" -i 198.51.100.1 -H h.none.example -s ''
