@@ -297,10 +297,15 @@ owned_records(ldns_pkt *pkt, const char *qname, ldns_rr_type type, struct dns_re
 		chain[n++] = ldns_rdf_clone(next);
 	}
 	res->rrs = ldns_rr_list_new();
+	ok = ok && res->rrs != NULL;
 	for (size_t i = 0; ok && answer && i < ldns_rr_list_rr_count(answer); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(answer, i);
-		if (ldns_rr_get_type(rr) == type && name_in(ldns_rr_owner(rr), chain, n))
-			ldns_rr_list_push_rr(res->rrs, ldns_rr_clone(rr));
+		ldns_rr *rr = ldns_rr_list_rr(answer, i), *copy;
+		if (ldns_rr_get_type(rr) != type || !name_in(ldns_rr_owner(rr), chain, n))
+			continue;
+		if ((copy = ldns_rr_clone(rr)) == NULL || !ldns_rr_list_push_rr(res->rrs, copy)) {
+			ldns_rr_free(copy);
+			ok = false;	/* out of memory: no partial answer */
+		}
 	}
 	if (ok && n > 1)
 		res->cname = ldns_rdf2str(chain[n - 1]);
@@ -320,7 +325,7 @@ classify(ldns_pkt *pkt, const char *qname, ldns_rr_type type, struct dns_result 
 	case LDNS_RCODE_NOERROR:
 		if (!owned_records(pkt, qname, type, res)) {
 			res->status = DNS_TEMPFAIL;
-			res->reason = "CNAME chain too long";
+			res->reason = "CNAME chain too long or looping";
 			return 0;
 		}
 		if (ldns_rr_list_rr_count(res->rrs) > 0) {
