@@ -253,8 +253,11 @@ session_header(struct session *s, const char *name, const char *value)
 void
 session_eoh(struct session *s)
 {
-	if (s->dkim)
+	if (s->dkim) {
+		/* libopendkim fetches the keys here: end of headers is a stage */
+		dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 		dkimv_eoh(s->dkim);
+	}
 }
 
 /* session_wants_body - false when no check needs the rest of the body */
