@@ -25,6 +25,9 @@
 
 static ldns_rdf *presentation_name(const char *name);
 
+/* one string, so a reason can be told apart by its address */
+static const char budget_reason[] = DNS_BUDGET_REASON;
+
 /* dns_server_parse - "ip", "ip:port", "[ipv6]", "[ipv6]:port" or a bare IPv6 address */
 bool
 dns_server_parse(const char *text, struct dns_server *out)
@@ -149,15 +152,16 @@ dns_budget_start(struct dns *dns, int seconds)
 }
 
 /* budget_wait - the wait for one try: the per-try timeout, cut to what is
- * left of the budget; false when nothing is left */
+ * left of the budget (*cut tells); false when nothing is left */
 static bool
-budget_wait(const struct dns *dns, struct timeval *tv)
+budget_wait(const struct dns *dns, struct timeval *tv, bool *cut)
 {
 	struct timespec now;
 	long long left_us;
 
 	tv->tv_sec = dns->timeout_sec;
 	tv->tv_usec = 0;
+	*cut = false;
 	if (!dns->budget)
 		return true;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -168,6 +172,7 @@ budget_wait(const struct dns *dns, struct timeval *tv)
 	if (left_us < (long long)dns->timeout_sec * 1000000) {
 		tv->tv_sec = (time_t)(left_us / 1000000);
 		tv->tv_usec = (suseconds_t)(left_us % 1000000);
+		*cut = true;
 	}
 	return true;
 }
@@ -177,8 +182,9 @@ static bool
 budget_spent(const struct dns *dns)
 {
 	struct timeval tv;
+	bool cut;
 
-	return !budget_wait(dns, &tv);
+	return !budget_wait(dns, &tv, &cut);
 }
 
 /* dns_status_name - lower-case name for logs and tests */
@@ -374,23 +380,25 @@ rcode_reason(ldns_pkt_rcode rcode)
 	}
 }
 
-/* exchange - one try against one server: UDP, then TCP if truncated */
+/* exchange - one try against one server: UDP, then TCP if truncated; a
+ * failed try whose wait the budget cut fails with budget_reason */
 static ldns_pkt *
 exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
 	 ldns_buffer *qbin, const char **reason)
 {
 	struct timeval tv;
+	bool cut;
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	ldns_pkt *reply = NULL;
 
-	if (!budget_wait(dns, &tv)) {
-		*reason = DNS_BUDGET_REASON;
+	if (!budget_wait(dns, &tv, &cut)) {
+		*reason = budget_reason;
 		return NULL;
 	}
 	if (ldns_udp_send(&wire, qbin, &srv->addr, srv->addr_len, tv, &len) != LDNS_STATUS_OK) {
 		metrics_dns(METRICS_DNS_TIMEOUT);
-		*reason = "timeout";
+		*reason = cut ? budget_reason : "timeout";
 		return NULL;
 	}
 	if (ldns_wire2pkt(&reply, wire, len) != LDNS_STATUS_OK || !question_matches(reply, query)) {
@@ -404,12 +412,12 @@ exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
 		return reply;
 	ldns_pkt_free(reply);
 	reply = NULL;
-	if (!budget_wait(dns, &tv)) {
-		*reason = DNS_BUDGET_REASON;
+	if (!budget_wait(dns, &tv, &cut)) {
+		*reason = budget_reason;
 		return NULL;
 	}
 	if (ldns_tcp_send(&wire, qbin, &srv->addr, srv->addr_len, tv, &len) != LDNS_STATUS_OK) {
-		*reason = "TCP timeout";
+		*reason = cut ? budget_reason : "TCP timeout";
 		return NULL;
 	}
 	if (ldns_wire2pkt(&reply, wire, len) != LDNS_STATUS_OK || !question_matches(reply, query)) {
@@ -467,9 +475,9 @@ resolve(const struct dns *dns, const char *name, ldns_rr_type type, const char *
 				goto out;
 			}
 			reply = exchange(dns, &dns->servers[i], query, qbin, reason);
-			if (reply == NULL && budget_spent(dns)) {
+			if (reply == NULL && (*reason == budget_reason || budget_spent(dns))) {
 				/* Whatever the last try said, the stage has no time for more. */
-				*reason = DNS_BUDGET_REASON;
+				*reason = budget_reason;
 				goto out;
 			}
 			if (reply == NULL)
@@ -564,10 +572,10 @@ dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_resul
 	pkt = budget_spent(dns) ? NULL : resolve(dns, norm, type, &reason);
 	if (pkt == NULL) {
 		res->status = DNS_TEMPFAIL;
-		res->reason = reason ? reason : DNS_BUDGET_REASON;
+		res->reason = reason ? reason : budget_reason;
 		/* A wait the budget cut says nothing of the servers: the next
 		 * message, with a budget of its own, asks again. */
-		if (strcmp(res->reason, DNS_BUDGET_REASON) != 0)
+		if (res->reason != budget_reason)
 			cache_store(dns, norm, type, NULL, DNSCACHE_TEMPFAIL_TTL);
 		return;
 	}
