@@ -43,6 +43,9 @@ b=$(head -c 128 /dev/zero | base64 -w0)
 } >"$WORK/eoh.eml"
 # End of message: DMARC for a From deep under a tree whose lookups time out.
 printf 'From: a@x.y.z.w.v.slow.example\nSubject: s\n\nbody\n' >"$WORK/eom.eml"
+# ... and, for DMARCMultiFrom evaluate-strictest (pass it as the extra conf
+# line), eight From domains, each discovered on its own.
+printf 'From: a@d1.slow.example, a@d2.slow.example, a@d3.slow.example, a@d4.slow.example,\n a@d5.slow.example, a@d6.slow.example, a@d7.slow.example, a@d8.slow.example\nSubject: s\n\nbody\n' >"$WORK/eommulti.eml"
 run() {
 	t0=$(date +%s.%N)
 	out=$("$build/milter/authmilter" -c "$WORK/am.conf" "$@" 2>&1)
@@ -61,5 +64,8 @@ for stage in ${STAGE:-mailfrom eoh eom}; do
 	eom)
 		echo "end of message (DMARC discovery for x.y.z.w.v.slow.example, all time out):"
 		run -t "$WORK/eom.eml" -i 198.51.100.1 -H h.none.example -s '' ;;
+	eommulti)
+		echo "end of message (DMARC for eight From domains, all time out):"
+		run -t "$WORK/eommulti.eml" -i 198.51.100.1 -H h.none.example -s '' ;;
 	esac
 done
