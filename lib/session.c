@@ -222,6 +222,19 @@ session_mail_from(struct session *s, const char *address)
 	s->dkim = dkimv_begin(&s->dkim_settings);
 }
 
+/* name_is - a field name equals want, case-insensitively; white space before
+ * the colon (RFC 5322 obsolete syntax) does not make it another field, or
+ * "From :" would be a second From that only mail clients see */
+static bool
+name_is(const char *name, const char *want)
+{
+	size_t n = strlen(name);
+
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	return n == strlen(want) && strncasecmp(name, want, n) == 0;
+}
+
 /* charge_header - take a field from the MaxHeaderBytes budget; false once it is spent */
 static bool
 charge_header(struct session *s, size_t name_len, size_t value_len)
@@ -277,17 +290,17 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 	if (s->rt == NULL)
 		return;		/* no MAIL FROM: not a message we check */
 	readable = charge_header(s, strlen(name), len);
-	if (strcasecmp(name, "DKIM-Signature") == 0)
+	if (name_is(name, "DKIM-Signature"))
 		s->n_dkim_fields++;
 	if (readable && memchr(value, '\0', len) && s->headers_unread == NULL)
 		s->headers_unread = "NUL byte in a header field";
 	if (s->dkim && readable && s->headers_unread == NULL)
 		dkimv_header(s->dkim, name, value);
-	if (strcasecmp(name, "From") == 0)
+	if (name_is(name, "From"))
 		note_from(s, value, len, readable);
-	else if (strcasecmp(name, "List-Id") == 0)
+	else if (name_is(name, "List-Id"))
 		s->has_list_id = true;
-	else if (strcasecmp(name, "Authentication-Results") == 0)
+	else if (name_is(name, "Authentication-Results"))
 		/* Even past the budget: a forged field of ours is removed, whatever its size. */
 		note_authres(s, value);
 }

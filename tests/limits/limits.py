@@ -114,6 +114,10 @@ CASES = [
          msg=signed([("X-Pad", b" " + b"y" * BUDGET)]),
          expect=r"dkim=permerror \(header section over MaxHeaderBytes; 1 signatures not evaluated\)",
          whole=True, action="reject"),
+    # obsolete syntax: white space before the colon is the same field
+    dict(name="'From :' is a second From field",
+         msg=message([("From", b" a@attacker.example"), ("From ", b" ceo@bank.example")]),
+         expect=r"dmarc=permerror \(several From domains\)", action="reject"),
     # From fields (SESSION_MAX_FROM 8) and From domains (FROMADDR_MAX 32)
     dict(name="8 From fields, one domain", msg=message([("From", b" a@attacker.example")] * 8),
          expect=r"dmarc=pass .* header.from=attacker.example$"),
