@@ -482,7 +482,7 @@ overrule(const struct dkimv_msg *m, const struct dkimv_field *f, struct dkimv_si
 		reason = "malformed DKIM-Signature field";
 	else if (f->duplicate)
 		reason = "a tag occurs twice, RFC 6376 3.2";
-	else if (out->result == DKIMV_PASS && signs_cut(m, f))
+	else if (signs_cut(m, f))
 		reason = "signs a header field with a NUL byte or over 64 KB";
 	else if (out->result == DKIMV_FAIL && f->signs_signatures && withheld(m) > 0)
 		reason = "h= signs DKIM-Signature fields that were not evaluated";
