@@ -514,8 +514,12 @@ describe(const struct dkimv_msg *m, DKIM_SIGINFO *sig, const struct dkimv_field 
 	unsigned char ident[512];
 	struct buf why;
 
-	out->domain = xstrdup(dkim_sig_getdomain(sig) ? (char *)dkim_sig_getdomain(sig) : "");
-	out->selector = xstrdup(dkim_sig_getselector(sig) ? (char *)dkim_sig_getselector(sig) : "");
+	const char *d = (const char *)dkim_sig_getdomain(sig);
+	const char *s = (const char *)dkim_sig_getselector(sig);
+
+	/* libopendkim leaves both unset for a signature it stopped reading early */
+	out->domain = xstrdup(d ? d : f->domain ? f->domain : "");
+	out->selector = xstrdup(s ? s : f->selector ? f->selector : "");
 	/* a= as written: libopendkim reports rsa-sha1 for signatures it never parsed */
 	out->algorithm = tag_value(sig, "a", true);
 	out->b = tag_value(sig, "b", true);
