@@ -104,6 +104,15 @@ dkimv_shutdown(void)
 	dkimv_lib = NULL;
 }
 
+/* status_name - libopendkim's words for a status, never NULL */
+static const char *
+status_name(DKIM_STAT st)
+{
+	const char *s = dkim_getresultstr(st);
+
+	return s ? s : "unknown status";
+}
+
 /* lib_failed - remember the first call that refused the message */
 static void
 lib_failed(struct dkimv_msg *m, const char *call, DKIM_STAT st)
@@ -360,6 +369,8 @@ static enum dkimv_result
 error_result(int err, const char **reason)
 {
 	switch (err) {
+	/* never evaluated: libopendkim failed inside (resources), not the signature */
+	case DKIM_SIGERROR_UNKNOWN: *reason = "verifier error: signature not evaluated"; return DKIMV_TEMPERROR;
 	case DKIM_SIGERROR_KEYFAIL: *reason = "key DNS error"; return DKIMV_TEMPERROR;
 	case DKIM_SIGERROR_NOKEY: *reason = "no key"; return DKIMV_PERMERROR;
 	case DKIM_SIGERROR_KEYREVOKED: *reason = "key revoked"; return DKIMV_FAIL;
@@ -548,7 +559,7 @@ not_evaluated(const struct dkimv_msg *m, const struct dkimv_field *f, struct dki
 			   || m->failed_status == DKIM_STAT_CANTVRFY;
 		out->result = syntax ? DKIMV_PERMERROR : DKIMV_TEMPERROR;
 		buf_printf(&why, "verifier error in %s: %s", m->failed_call,
-			   dkim_getresultstr(m->failed_status));
+			   status_name(m->failed_status));
 	}
 	out->reason = buf_steal(&why);
 }
@@ -564,7 +575,7 @@ lib_error(const struct dkimv_msg *m)
 	buf_init(&b);
 	if (m->failed_call) {
 		buf_printf(&b, "libopendkim %s: %s", m->failed_call,
-			   dkim_getresultstr(m->failed_status));
+			   status_name(m->failed_status));
 		if (m->failed_detail)
 			buf_printf(&b, " (%s)", m->failed_detail);
 	}

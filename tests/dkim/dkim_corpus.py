@@ -176,6 +176,12 @@ def cases():
         ["permerror", "pass"], True)
     add("two-signatures-both-pass", sign(sign(message("b19"), "ed", "ed25519", alg=b"ed25519-sha256"),
                                          "rsa2048", "rsa2048"), ["pass", "pass"], True)
+    # the newer signature covers the older one (h= names DKIM-Signature):
+    # the order of DKIM-Signature fields among themselves is what counts
+    # (dkimpy will not sign DKIM-Signature; Mail::DKIM will)
+    add("signature-over-signature", perl_sign(sign(message("b20"), "rsa1024", "rsa1024"), "rsa2048",
+                                              "rsa2048", Headers="from:to:subject:dkim-signature"),
+        ["pass", "pass"], True)
     add("unsigned", message("c1"), ["none"], True)
     return c
 
@@ -242,6 +248,11 @@ def hostile_cases():
     add("1001-signatures-max-1000", sig_line * 1001 + message("h1"), 1000, ["pass"] * 1000, 1, None)
     add("50-junk-then-valid-max-60", junk(50) + good, 60, ["permerror"] * 50 + ["pass"], 0, None)
     add("60-junk-then-valid-max-60", junk(60) + good, 60, ["permerror"] * 60, 1, None)
+    # the one covering a signature past the maximum cannot be checked
+    inner = sign(message("h11"), "rsa2048", "rsa2048")
+    add("signature-over-unevaluated-max-1", perl_sign(inner, "rsa1024", "rsa1024",
+                                                      Headers="from:to:subject:dkim-signature"),
+        1, ["permerror"], 1, "h= signs DKIM-Signature fields that were not evaluated")
     add("990-garbage-then-valid", junk(990) + good, None, ["permerror"] * 10, 981, None)
     add("1MB-header", sign(b"X-Big: " + b"x" * (1 << 20) + b"\r\n" + message("h2"),
                            "rsa2048", "rsa2048"), None, ["pass"], 0, None)
