@@ -51,6 +51,7 @@ struct dkimv_msg {
 	const struct dkimv_settings *settings;
 	struct dkimv_field *fields;	/* evaluated DKIM-Signature fields, header order */
 	size_t n_fields;
+	size_t cap_fields;
 	size_t n_excess;		/* DKIM-Signature fields past max_signatures */
 	size_t n_other;			/* other header fields handed over */
 	size_t header_bytes;		/* all header fields handed over */
@@ -193,10 +194,14 @@ signature_field(struct dkimv_msg *m, const char *name, const char *value, size_t
 		m->n_excess++;
 		return;
 	}
-	if (m->fields == NULL)
-		m->fields = xcalloc(max, sizeof(*m->fields));
+	if (m->n_fields == m->cap_fields) {
+		m->cap_fields = m->cap_fields ? m->cap_fields * 2 : 4;
+		if (m->cap_fields > max)
+			m->cap_fields = max;
+		m->fields = xrealloc(m->fields, m->cap_fields * sizeof(*m->fields));
+	}
 	f = &m->fields[m->n_fields++];
-	dkimv_field_read(f, name, value, len);
+	dkimv_field_read(f, value, len);
 	if (memchr(value, '\0', len))
 		f->refused = "NUL byte in the DKIM-Signature field";
 	else if (len > DKIMV_FIELD_MAX)
@@ -236,18 +241,26 @@ dkimv_header(struct dkimv_msg *m, const char *name, const char *raw_value)
 	dkimv_header_n(m, name, raw_value, strlen(raw_value));
 }
 
-/* over_budget - would this field take header selection past the budget? */
+/* the header block libopendkim will hold once the signatures are in */
+struct dkimv_block {
+	size_t n_fields;
+	size_t bytes;
+	size_t longest;
+};
+
+/* over_budget - would this field take header selection past the budget?
+ * Selection walks every field once per h= entry; hashing reads at most
+ * h= entries times the longest field, and never more than the whole block. */
 static bool
-over_budget(const struct dkimv_msg *m, const struct dkimv_field *f, size_t n_headers,
-	    size_t *work)
+over_budget(const struct dkimv_block *blk, const struct dkimv_field *f, size_t *work)
 {
-	size_t hashed = f->h_entries * m->longest_header;
+	size_t hashed = f->h_entries * blk->longest;
 	size_t cost;
 
-	if (m->header_bytes < hashed)
-		hashed = m->header_bytes;
-	/* h_entries <= DKIMV_H_MAX and n_headers bounded by memory: no overflow */
-	cost = f->h_entries * n_headers + hashed + f->text.len;
+	if (blk->bytes < hashed)
+		hashed = blk->bytes;
+	/* h_entries <= DKIMV_H_MAX and the block is in memory: no overflow */
+	cost = f->h_entries * blk->n_fields + hashed + f->text.len;
 	if (*work + cost > DKIMV_HEADER_WORK)
 		return true;
 	*work += cost;
@@ -269,20 +282,29 @@ body_hash_refused(struct dkimv_body_key *keys, size_t *n_keys, const struct dkim
 	return false;
 }
 
-/* feed_signatures - the evaluated fields, in header order, within budget */
+/* feed_signatures - the evaluated fields, in header order, within budget:
+ * the first ones get the budget first */
 static void
 feed_signatures(struct dkimv_msg *m)
 {
 	struct dkimv_body_key keys[DKIMV_MAX_BODY_HASHES];
-	size_t n_keys = 0, work = 0, n_headers = m->n_other;
+	struct dkimv_block blk = { m->n_other, m->header_bytes, m->longest_header };
+	size_t n_keys = 0, work = 0;
 
-	for (size_t i = 0; i < m->n_fields; i++)
-		n_headers += m->fields[i].refused == NULL;
+	for (size_t i = 0; i < m->n_fields; i++) {
+		const struct dkimv_field *f = &m->fields[i];
+		if (f->refused)
+			continue;
+		blk.n_fields++;
+		blk.bytes += f->text.len;
+		if (f->text.len > blk.longest)
+			blk.longest = f->text.len;
+	}
 	for (size_t i = 0; i < m->n_fields && !m->failed_call; i++) {
 		struct dkimv_field *f = &m->fields[i];
 		if (f->refused)
 			continue;
-		if (over_budget(m, f, n_headers, &work))
+		if (over_budget(&blk, f, &work))
 			f->refused = "header hashing over this message's budget";
 		else if (body_hash_refused(keys, &n_keys, f))
 			f->refused = "more than 4 different body hashes";

@@ -145,29 +145,29 @@ read_h(struct dkimv_field *f, const struct span *h)
 
 /* dkimv_field_read - the tags of one field; value is everything after the colon */
 void
-dkimv_field_read(struct dkimv_field *f, const char *name, const char *value, size_t len)
+dkimv_field_read(struct dkimv_field *f, const char *value, size_t len)
 {
+	enum { D, S, A, I, B, H, C, L, N_WANTED };
+	static const char *const wanted[N_WANTED] = { "d", "s", "a", "i", "b", "h", "c", "l" };
 	const char *p = value, *end = value + len;
-	struct span *names = xcalloc(len / 2 + 2, sizeof(*names));
-	struct span vals[14];
-	const struct span *got[14] = { 0 };
-	static const char *const wanted[14] = {
-		"d", "s", "a", "i", "b", "h", "c", "l", "v", "bh", "q", "t", "x", "z"
-	};
+	/* a field over the maximum is refused anyway: no need to look for twins */
+	struct span *names = len <= DKIMV_FIELD_MAX ? xcalloc(len / 2 + 2, sizeof(*names)) : NULL;
+	struct span vals[N_WANTED];
+	const struct span *got[N_WANTED] = { 0 };
 	size_t n = 0;
 
 	memset(f, 0, sizeof(*f));
 	buf_init(&f->text);
 	f->body.canon = DKIMV_CANON_UNKNOWN;
-	(void)name;
 	while (p < end) {
 		const char *semi = memchr(p, ';', (size_t)(end - p));
 		const char *stop = semi ? semi : end;
 		const char *eq = memchr(p, '=', (size_t)(stop - p));
 		if (eq) {
 			struct span tag = trim(p, eq), val = trim(eq + 1, stop);
-			names[n++] = tag;
-			for (size_t k = 0; k < 14; k++)
+			if (names)
+				names[n++] = tag;
+			for (size_t k = 0; k < N_WANTED; k++)
 				if (got[k] == NULL && tag.len == strlen(wanted[k])
 				    && memcmp(tag.p, wanted[k], tag.len) == 0) {
 					vals[k] = val;
@@ -176,19 +176,19 @@ dkimv_field_read(struct dkimv_field *f, const char *name, const char *value, siz
 		}
 		p = semi ? semi + 1 : end;
 	}
-	f->duplicate = find_duplicate(names, n);
+	f->duplicate = names ? find_duplicate(names, n) : NULL;
 	free(names);
-	f->domain = shown(got[0], DKIMV_SHOWN_MAX);
-	f->selector = shown(got[1], DKIMV_SHOWN_MAX);
-	f->algorithm = shown(got[2], DKIMV_SHOWN_MAX);
-	f->identity = shown(got[3], DKIMV_SHOWN_MAX);
-	if (got[4]) {
+	f->domain = shown(got[D], DKIMV_SHOWN_MAX);
+	f->selector = shown(got[S], DKIMV_SHOWN_MAX);
+	f->algorithm = shown(got[A], DKIMV_SHOWN_MAX);
+	f->identity = shown(got[I], DKIMV_SHOWN_MAX);
+	if (got[B]) {
 		size_t blen;
-		f->b = squeezed(got[4], &blen);
+		f->b = squeezed(got[B], &blen);
 	}
-	if (got[5])
-		read_h(f, got[5]);
-	read_body_key(&f->body, got[6], got[2], got[7]);
+	if (got[H])
+		read_h(f, got[H]);
+	read_body_key(&f->body, got[C], got[A], got[L]);
 }
 
 /* dkimv_field_signs - h= names this header field (case-insensitive) */

@@ -47,7 +47,8 @@ struct dkimv_field {
 	int fed_status;		/* dkim_header's answer when it was handed over */
 };
 
-void dkimv_field_read(struct dkimv_field *f, const char *name, const char *value, size_t len);
+/* value: all after the colon, len bytes (NUL bytes are just bytes here) */
+void dkimv_field_read(struct dkimv_field *f, const char *value, size_t len);
 bool dkimv_field_signs(const struct dkimv_field *f, const char *name);
 bool dkimv_body_key_equal(const struct dkimv_body_key *a, const struct dkimv_body_key *b);
 void dkimv_field_free(struct dkimv_field *f);
