@@ -48,6 +48,7 @@ static const struct config_key config_keys[] = {
 	{ "DNSTimeout",		CT_INT,		OFF(dns_timeout),	1, 300, NULL },
 	{ "DNSRetries",		CT_INT,		OFF(dns_retries),	0, 10, NULL },
 	{ "DNSCacheSize",	CT_INT,		OFF(dns_cache_size),	0, 10000000, NULL },
+	{ "DNSBudget",		CT_INT,		OFF(dns_budget),	1, 3600, NULL },
 	{ "UserID",		CT_STRING,	OFF(user_id),		0, 0, NULL },
 	{ "PidFile",		CT_STRING,	OFF(pid_file),		0, 0, NULL },
 	{ "LogLevel",		CT_LOGLEVEL,	OFF(log_level),		0, 0, NULL },
@@ -56,6 +57,7 @@ static const struct config_key config_keys[] = {
 	{ "TempFailOnDNSError",	CT_BOOL,	OFF(tempfail_on_dns_error), 0, 0, NULL },
 	{ "DKIMMinKeyBits",	CT_INT,		OFF(dkim_min_key_bits),	512, 16384, NULL },
 	{ "DKIMMaxSignatures",	CT_INT,		OFF(dkim_max_signatures), 1, 1000, NULL },
+	{ "MaxHeaderBytes",	CT_INT,		OFF(max_header_bytes),	102400, 67108864, NULL },
 	{ "DKIMClockSkew",	CT_INT,		OFF(dkim_clock_skew),	0, 86400, NULL },
 	{ "DMARCMode",		CT_CHOICE,	OFF(dmarc_mode),	0, 0, dmarc_modes },
 	{ "PublicSuffixList",	CT_STRING,	OFF(psl_file),		0, 0, NULL },
@@ -103,6 +105,7 @@ config_defaults(struct config *cfg)
 	cfg->dns_timeout = 5;
 	cfg->dns_retries = 1;
 	cfg->dns_cache_size = 10000;
+	cfg->dns_budget = 20;	/* under Postfix's 30 s per command and Sendmail's R:30s */
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->socket_mode = 0660;
 	cfg->spf_helo = true;
@@ -110,6 +113,7 @@ config_defaults(struct config *cfg)
 	cfg->tempfail_on_dns_error = false;
 	cfg->dkim_min_key_bits = 1024;
 	cfg->dkim_max_signatures = 10;
+	cfg->max_header_bytes = CONFIG_DEFAULT_MAX_HEADER_BYTES;
 	cfg->dkim_clock_skew = 300;
 	cfg->psl_file = xstrdup("/usr/share/publicsuffix/public_suffix_list.dat");
 	cfg->dmarc_enforce = true;
