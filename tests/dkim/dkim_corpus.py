@@ -347,11 +347,18 @@ def peak_rss_kb(binary, conf, path):
     """(dkim results, peak resident set in KB) of one test-mode run. GNU time
     reports it: the rusage of a child forked from this (large) Python process
     would count Python's own pages from before the exec."""
-    p = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", binary, "-c", conf, "-t", path,
-                        "-i", "192.0.2.1", "-H", "mx.example.com", "-s", "alice@example.com"],
-                       capture_output=True, timeout=120)
-    got = re.findall(r"\bdkim=(\w+)", p.stdout.decode("utf-8", "replace"))
-    rss = re.search(r"maxrss=(\d+)", p.stderr.decode("utf-8", "replace"))
+    # its own process group: on a timeout, time's child goes too
+    p = subprocess.Popen(["/usr/bin/time", "-f", "maxrss=%M", binary, "-c", conf, "-t", path,
+                          "-i", "192.0.2.1", "-H", "mx.example.com", "-s", "alice@example.com"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, 9)
+        p.communicate()
+        return ["(timeout)"], 1 << 30
+    got = re.findall(r"\bdkim=(\w+)", out.decode("utf-8", "replace"))
+    rss = re.search(r"maxrss=(\d+)", err.decode("utf-8", "replace"))
     return got, int(rss.group(1)) if rss else 1 << 30
 
 
