@@ -4,8 +4,10 @@
  * One library handle per process (dkimv_init), one struct dkimv_msg per
  * message (with the settings of its configuration snapshot), fed headers and body as they arrive; nothing is buffered whole.
  * Key lookups go through lib/dns (dkimv_dns.c), so DKIM shares the cache and
- * the timeout policy with SPF. Every signature up to the configured maximum
- * gets its own result with a short reason.
+ * the timeout policy with SPF. Every DKIM-Signature field up to the
+ * configured maximum, the first ones in header order, gets its own result
+ * with a short reason, also when libopendkim fails; the rest are counted
+ * (n_not_evaluated) and never handed to libopendkim.
  */
 #ifndef AUTHMILTER_DKIMV_H
 #define AUTHMILTER_DKIMV_H
@@ -33,13 +35,18 @@ struct dkimv_sig {
 	char *algorithm;	/* a= */
 	char *b;		/* b= without white space */
 	char *reason;		/* short comment */
+	size_t b_prefix;	/* see dkimv_b_prefix_len */
 };
 
 struct dkimv_outcome {
 	struct dkimv_sig *sigs;
 	size_t n_sigs;
-	size_t n_not_evaluated;	/* over max_signatures */
+	size_t n_not_evaluated;	/* DKIM-Signature fields past max_signatures */
 	bool signed_message;	/* at least one DKIM-Signature field */
+	/* for the log, NULL when all went normally: which libopendkim call
+	 * refused the message (every signature then says so in its reason),
+	 * or how many header fields it refused as malformed */
+	char *lib_error;
 };
 
 struct dkimv_msg;
@@ -49,6 +56,9 @@ bool dkimv_init(unsigned clock_skew, char *why, size_t why_size);
 void dkimv_shutdown(void);
 
 struct dkimv_msg *dkimv_begin(const struct dkimv_settings *settings);
+/* value: all after the colon, folding line breaks kept; len bytes, so a
+ * NUL byte in it is seen (and makes a DKIM-Signature field a permerror) */
+void dkimv_header_n(struct dkimv_msg *m, const char *name, const char *value, size_t len);
 void dkimv_header(struct dkimv_msg *m, const char *name, const char *raw_value);
 void dkimv_eoh(struct dkimv_msg *m);
 bool dkimv_wants_body(const struct dkimv_msg *m);
