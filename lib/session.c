@@ -640,6 +640,13 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	}
 	if (dk->n_not_evaluated)
 		buf_printf(&b, " dkim_not_evaluated=%zu", dk->n_not_evaluated);
+	if (dk->lib_error) {
+		buf_adds(&b, " dkim_error=\"");
+		authres_sanitize(&b, dk->lib_error, 200);
+		buf_addc(&b, '"');
+	}
+	if (s->headers_unread)
+		buf_printf(&b, " headers_unread=\"%s\"", s->headers_unread);
 	if (ev->evaluated) {
 		buf_printf(&b, " dmarc=%s", dmarc_result_name(ev->out.result));
 		if (ev->from_domain) {
