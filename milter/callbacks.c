@@ -100,8 +100,8 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	struct conn *c = get_conn(ctx);
 
 	if (c == NULL) {
-		log_error("cannot attach session state; accepting unchecked");
-		return SMFIS_ACCEPT;
+		log_error("cannot attach session state (smfi_setpriv): temp-failing the connection");
+		return SMFIS_TEMPFAIL;
 	}
 	if (c->session == NULL)
 		c->session = session_new(milter_slot);
@@ -126,8 +126,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *s = get_session(ctx);
 
-	if (s == NULL)
-		return SMFIS_ACCEPT;
+	if (s == NULL) {
+		log_error("MAIL FROM without session state: temp-failing it");
+		return SMFIS_TEMPFAIL;
+	}
 	session_mail_from(s, argv[0]);
 	session_set_auth(s, smfi_getsymval(ctx, "{auth_authen}"));
 	return SMFIS_CONTINUE;
@@ -206,35 +208,86 @@ reply_escape(const char *text)
 	return buf_steal(&b);
 }
 
-static sfsistat
-apply_verdict(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
+/* delete_forged - remove the forged Authentication-Results fields; false if one stays */
+static bool
+delete_forged(SMFICTX *ctx, const struct verdict *v)
 {
 	/* Highest index first, so earlier deletions do not renumber later ones. */
 	for (size_t i = v->n_delete; i > 0; i--)
 		if (smfi_chgheader(ctx, "Authentication-Results", (int)v->delete_ar[i - 1], NULL)
 		    != MI_SUCCESS)
-			log_warning("cannot delete forged Authentication-Results #%zu",
-				    v->delete_ar[i - 1]);
+			return false;
+	return true;
+}
+
+/* insert_authres - our header, first in the message */
+static bool
+insert_authres(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
+{
 	char *folded = authres_fold("Authentication-Results", v->auth_results);
 	struct buf value;
+	int rc;
+
 	buf_init(&value);
 	/* With HDR_LEADSPC the MTA writes our value verbatim, so we add the space. */
 	if (c->leading_space)
 		buf_addc(&value, ' ');
 	buf_adds(&value, folded);
-	if (smfi_insheader(ctx, 0, "Authentication-Results", value.data) != MI_SUCCESS)
-		log_warning("cannot add Authentication-Results");
+	rc = smfi_insheader(ctx, 0, "Authentication-Results", value.data);
 	buf_free(&value);
 	free(folded);
+	return rc == MI_SUCCESS;
+}
+
+/*
+ * apply_verdict - the milter actions the verdict needs. When one of them
+ * fails the message is temp-failed (the sender retries; nothing is delivered
+ * without our header or with a forged one), and *failed names what failed.
+ * A reject does not need the header changes: their failure is only logged.
+ */
+static sfsistat
+apply_verdict(SMFICTX *ctx, const struct conn *c, const struct verdict *v, const char **failed)
+{
+	bool delivered = v->action == ACTION_ACCEPT || v->action == ACTION_QUARANTINE;
+	const char *hdr_failed = NULL;
+
+	*failed = NULL;
+	if (!delete_forged(ctx, v))
+		hdr_failed = "deleting a forged Authentication-Results (smfi_chgheader)";
+	else if (!insert_authres(ctx, c, v))
+		hdr_failed = "adding Authentication-Results (smfi_insheader)";
+	if (hdr_failed && delivered) {
+		*failed = hdr_failed;
+		return SMFIS_TEMPFAIL;
+	}
+	if (hdr_failed)
+		log_warning("%s failed; the message is not delivered anyway", hdr_failed);
 	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL) {
 		char *text = reply_escape(v->reply_text ? v->reply_text : "");
-		smfi_setreply(ctx, (char *)v->smtp_code, (char *)v->smtp_xcode, text);
+		int rc = smfi_setreply(ctx, (char *)v->smtp_code, (char *)v->smtp_xcode, text);
 		free(text);
+		if (rc != MI_SUCCESS) {
+			*failed = "setting the SMTP reply (smfi_setreply)";
+			return SMFIS_TEMPFAIL;
+		}
 		return v->action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	}
-	if (v->action == ACTION_QUARANTINE)
-		smfi_quarantine(ctx, v->reply_text ? v->reply_text : "authmilter policy");
+	if (v->action == ACTION_QUARANTINE
+	    && smfi_quarantine(ctx, v->reply_text ? v->reply_text : "authmilter policy")
+	       != MI_SUCCESS) {
+		*failed = "quarantining (smfi_quarantine)";
+		return SMFIS_TEMPFAIL;
+	}
 	return SMFIS_ACCEPT;
+}
+
+/* milter_failure - the failure action (tempfail) for a message we could not handle */
+static sfsistat
+milter_failure(SMFICTX *ctx)
+{
+	/* If even this fails the MTA sends its own 4xx for a milter tempfail. */
+	(void)smfi_setreply(ctx, "451", "4.3.0", "authmilter could not apply its verdict, try again later");
+	return SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -242,17 +295,25 @@ mlfi_eom(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	struct verdict v;
+	const char *failed;
 	sfsistat rc;
 
-	if (c == NULL || c->session == NULL)
-		return SMFIS_ACCEPT;
+	if (c == NULL || c->session == NULL) {
+		log_error("end of message without session state: temp-failing it");
+		return milter_failure(ctx);
+	}
 	session_set_queue_id(c->session, smfi_getsymval(ctx, "i"));
 	session_eom(c->session, &v);
-	rc = apply_verdict(ctx, c, &v);
-	if (v.action == ACTION_ACCEPT)
+	rc = apply_verdict(ctx, c, &v, &failed);
+	if (failed) {
+		/* The summary says what we decided; say that it did not happen. */
+		log_error("%s; NOT APPLIED: %s failed, action=tempfail instead", v.summary, failed);
+		rc = milter_failure(ctx);
+	} else if (v.action == ACTION_ACCEPT) {
 		log_info("%s", v.summary);
-	else
+	} else {
 		log_warning("%s", v.summary);
+	}
 	verdict_free(&v);
 	return rc;
 }
