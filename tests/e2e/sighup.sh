@@ -19,7 +19,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 AM=${AM:-$top_builddir/milter/authmilter}
 ROUNDS=${ROUNDS:-40}
 CONFIGS=${CONFIGS:-"default rfc7489 metrics"}
-milterload_build
+milterload_check
 
 WORK=$(mktemp -d /tmp/authmilter-sighup.XXXXXX)
 MILTER_PID=
