@@ -24,7 +24,8 @@ milterload_build() {
 	gcc -O2 -pthread -o "$LOAD" "$LOAD_SRC" || exit 99
 }
 
-# milterload_setup: the driver, DNS (pass.example: SPF for 192.0.2.0/24, DMARC p=reject) and
+# milterload_setup: the driver, DNS (pass.example: SPF for 192.0.2.0/24, DMARC p=reject;
+# quarantine.example the same with p=quarantine) and
 # a corpus of 4 messages that must be accepted with spf=pass and dmarc=pass
 milterload_setup() {
 	milterload_build
@@ -33,6 +34,8 @@ import zonefile
 zone = {
     "pass.example": [("TXT", zonefile.txt_rdata("v=spf1 ip4:192.0.2.0/24 -all"))],
     "_dmarc.pass.example": [("TXT", zonefile.txt_rdata("v=DMARC1; p=reject"))],
+    "quarantine.example": [("TXT", zonefile.txt_rdata("v=spf1 ip4:192.0.2.0/24 -all"))],
+    "_dmarc.quarantine.example": [("TXT", zonefile.txt_rdata("v=DMARC1; p=quarantine"))],
 }
 print(zonefile.datafile(zone), end="")
 PY
