@@ -44,6 +44,21 @@ start_milter() {
 	wait_port "$MILTER_PORT"
 }
 
+# others_block PID: SigBlk of every thread but the main one (which waits for
+# them in sigtimedwait, so the kernel shows them unblocked there) has bits
+# 1, 2 and 15 (0x4003); and there is more than one thread to look at
+others_block() {
+	local t n=0 blk
+	for t in /proc/"$1"/task/*; do
+		[ "${t##*/}" = "$1" ] && continue
+		blk=$(awk '/^SigBlk:/ {print $2}' "$t/status") || return 1
+		[ $((0x$blk & 0x4003)) = $((0x4003)) ] || { echo "thread ${t##*/}: SigBlk $blk"; return 1; }
+		n=$((n + 1))
+	done
+	echo "$n threads besides the main one block them"
+	[ "$n" -ge 2 ]
+}
+
 between() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 
 # serves: alive, and one fresh message gets the right verdict and header
@@ -58,6 +73,8 @@ storm() {
 	milterload_conf "$WORK/$name.conf" "$extra"
 	: >"$WORK/$name.log"
 	start_milter "$name" || { fail "$name: daemon listens"; return; }
+	check "$name: every thread but the main one blocks SIGHUP, SIGINT, SIGTERM" \
+		others_block "$MILTER_PID"
 	# Traffic for about as long as the storm lasts (0.15 s a round).
 	load --concurrency 4 --duration $((ROUNDS / 6 + 3)) --max-errors 1000000 \
 		>"$WORK/$name.traffic" 2>&1 &
