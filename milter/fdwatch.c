@@ -6,8 +6,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 /* below this limit, a busy MX runs out: say so at start */
 #define FDWATCH_LOW_LIMIT 4096
@@ -45,7 +47,23 @@ fdwatch_init(void)
 		log_debug("file descriptor limit %ld", fd_limit);
 }
 
-/* count_open - descriptors in use; the limit itself when none is left to count them */
+/* lowest_free - the lowest free descriptor: every one below it is in use */
+static long
+lowest_free(void)
+{
+	int fd = fcntl(STDERR_FILENO, F_DUPFD, 0);
+
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? fd_limit : -1;
+	close(fd);
+	return fd;
+}
+
+/*
+ * count_open - descriptors in use: /proc/self/fd counts them all. Without
+ * /proc (a chroot, a container without it) the lowest free descriptor is a
+ * lower bound, and a good one: each connection takes the lowest free one.
+ */
 static long
 count_open(void)
 {
@@ -54,7 +72,7 @@ count_open(void)
 	long n = 0;
 
 	if (d == NULL)
-		return errno == EMFILE || errno == ENFILE ? fd_limit : -1;
+		return errno == EMFILE || errno == ENFILE ? fd_limit : lowest_free();
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
 			n++;

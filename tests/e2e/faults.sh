@@ -13,7 +13,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/lib/milterload.sh"
 
 AM=${AM:-$top_builddir/milter/authmilter}
-MESSAGES=${MESSAGES:-4000}
+MESSAGES=${MESSAGES:-3000}
 milterload_check
 
 WORK=$(mktemp -d /tmp/authmilter-faults.XXXXXX)
@@ -56,14 +56,20 @@ check "lines: every stderr line starts with 'authmilter: LEVEL: '" [ "$bad" = 0 
 check "lines: no line holds a second line" [ "$spliced" = 0 ]
 check "lines: one whole summary line per message" [ "$summaries" = "$MESSAGES" ]
 
-# --- 2. full descriptor table
-MILTER_PORT=$(free_port)
-milterload_conf "$WORK/fds.conf"
-(ulimit -n 1024 && exec "$AM" -f -c "$WORK/fds.conf") 2>"$WORK/fds.log" &
-MILTER_PID=$!
-wait_port "$MILTER_PORT" || { fail "daemon listens under ulimit -n 1024"; finish; }
-check "fds: a limit of 1024 is logged at start" grep -q 'file descriptor limit is 1024' "$WORK/fds.log"
-(ulimit -n 4096 && exec python3 - "$MILTER_PORT" 1100 "$WORK/release" <<'PY') &
+# --- 2. full descriptor table, as root and as nobody (UserID: privileges
+# dropped inside the process)
+fd_table() {	# fd_table NAME CONF_LINE...
+	local name=$1
+	shift
+	MILTER_PORT=$(free_port)
+	milterload_conf "$WORK/$name.conf" "$@"
+	(ulimit -n 1024 && exec "$AM" -f -c "$WORK/$name.conf") 2>"$WORK/$name.log" &
+	MILTER_PID=$!
+	wait_port "$MILTER_PORT" || { fail "$name: daemon listens under ulimit -n 1024"; return; }
+	check "$name: a limit of 1024 is logged at start" \
+		grep -q 'file descriptor limit is 1024' "$WORK/$name.log"
+	rm -f "$WORK/release"
+	(ulimit -n 4096 && exec python3 - "$MILTER_PORT" 1100 "$WORK/release" <<'PY') &
 import os, socket, sys, time
 port, n, release = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 held = []
@@ -77,18 +83,23 @@ while not os.path.exists(release):
 for s in held:
     s.close()
 PY
-HOLDER_PID=$!
-for _ in $(seq 150); do grep -q 'file descriptor table full' "$WORK/fds.log" && break; sleep 0.1; done
-check "fds: a full table is logged (error, with the counts)" \
-	grep -q 'error: file descriptor table full (10[0-9][0-9] of 1024 in use)' "$WORK/fds.log"
-touch "$WORK/release"
-wait "$HOLDER_PID"
-HOLDER_PID=
-for _ in $(seq 150); do grep -q 'file descriptors back to' "$WORK/fds.log" && break; sleep 0.1; done
-check "fds: the recovery is logged" grep -q 'info: file descriptors back to' "$WORK/fds.log"
-load --messages 20 --concurrency 2 >"$WORK/fds.out" 2>&1
-check "fds: serving again once they closed" grep -q 'accept=20 .*errors=0' "$WORK/fds.out"
-stop_milter
+	HOLDER_PID=$!
+	for _ in $(seq 150); do grep -q 'file descriptor table full' "$WORK/$name.log" && break; sleep 0.1; done
+	check "$name: a full table is logged (error, with the counts)" \
+		grep -q 'error: file descriptor table full (10[0-9][0-9] of 1024 in use)' "$WORK/$name.log"
+	touch "$WORK/release"
+	wait "$HOLDER_PID"
+	HOLDER_PID=
+	for _ in $(seq 150); do grep -q 'file descriptors back to' "$WORK/$name.log" && break; sleep 0.1; done
+	check "$name: the recovery is logged" grep -q 'info: file descriptors back to' "$WORK/$name.log"
+	load --messages 20 --concurrency 2 >"$WORK/$name.out" 2>&1
+	check "$name: serving again once they closed" grep -q 'accept=20 .*errors=0' "$WORK/$name.out"
+	stop_milter
+}
+fd_table fds
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	fd_table fds-nobody "UserID nobody"
+fi
 
 # --- 3. a milter action that fails is a logged tempfail, never "done":
 # an LD_PRELOAD shim makes the libmilter calls named in $WORK/fail.list fail.
@@ -136,7 +147,7 @@ check "actions: smfi_insheader fails on a reject: still a reject ($r)" \
 stop_milter
 # --- 4. out of memory: test mode reading one endless line under a small address space
 truncate -s 4G "$WORK/huge.eml"
-(ulimit -v 300000 && exec "$AM" -c "$WORK/fds.conf" -t "$WORK/huge.eml" -i 192.0.2.1) \
+(ulimit -v 300000 && exec "$AM" -c "$WORK/lines.conf" -t "$WORK/huge.eml" -i 192.0.2.1) \
 	>/dev/null 2>"$WORK/oom.log"
 rc=$?
 echo "oom: exit status $rc, stderr: $(head -c 200 "$WORK/oom.log")"
