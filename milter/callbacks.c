@@ -8,18 +8,22 @@
 #include "../lib/session.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 static struct runtime_slot *milter_slot;
+static atomic_int messages_in_flight;	/* MAIL FROM seen, verdict not yet given */
+static atomic_bool stopping;
 
 /* conn - what the milter layer knows of a connection besides the session */
 struct conn {
 	struct session *session;
 	bool leading_space;	/* SMFIP_HDR_LEADSPC: header values arrive untouched */
 	bool can_skip;		/* SMFIP_SKIP: the MTA accepts SMFIS_SKIP from body */
+	bool in_message;	/* counted in messages_in_flight */
 };
 
 /* callbacks_init - the shared, read-only state every connection uses */
@@ -27,6 +31,45 @@ void
 callbacks_init(struct runtime_slot *slot)
 {
 	milter_slot = slot;
+}
+
+/* callbacks_stop - from the signal loop on SIGTERM */
+void
+callbacks_stop(void)
+{
+	atomic_store(&stopping, true);
+}
+
+/* callbacks_in_flight - messages the daemon waits for before it exits */
+int
+callbacks_in_flight(void)
+{
+	return atomic_load(&messages_in_flight);
+}
+
+/* message_begin, message_end - keep the count of messages in flight */
+static void
+message_begin(struct conn *c)
+{
+	if (!c->in_message)
+		atomic_fetch_add(&messages_in_flight, 1);
+	c->in_message = true;
+}
+
+static void
+message_end(struct conn *c)
+{
+	if (c->in_message)
+		atomic_fetch_sub(&messages_in_flight, 1);
+	c->in_message = false;
+}
+
+/* shutting_down - no new message once SIGTERM came: the sender retries later */
+static sfsistat
+shutting_down(SMFICTX *ctx)
+{
+	(void)smfi_setreply(ctx, "451", "4.3.2", "authmilter is shutting down, try again later");
+	return SMFIS_TEMPFAIL;
 }
 
 static struct conn *
@@ -103,6 +146,8 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		log_error("cannot attach session state (smfi_setpriv): temp-failing the connection");
 		return SMFIS_TEMPFAIL;
 	}
+	if (atomic_load(&stopping))
+		return shutting_down(ctx);
 	if (c->session == NULL)
 		c->session = session_new(milter_slot);
 	addr_text(hostaddr, ip, sizeof(ip));
@@ -124,12 +169,16 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
+	struct session *s = c ? c->session : NULL;
 
 	if (s == NULL) {
 		log_error("MAIL FROM without session state: temp-failing it");
 		return SMFIS_TEMPFAIL;
 	}
+	if (atomic_load(&stopping))
+		return shutting_down(ctx);
+	message_begin(c);
 	session_mail_from(s, argv[0]);
 	session_set_auth(s, smfi_getsymval(ctx, "{auth_authen}"));
 	return SMFIS_CONTINUE;
@@ -315,16 +364,19 @@ mlfi_eom(SMFICTX *ctx)
 		log_warning("%s", v.summary);
 	}
 	verdict_free(&v);
+	message_end(c);
 	return rc;
 }
 
 static sfsistat
 mlfi_abort(SMFICTX *ctx)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
 
-	if (s)
-		session_abort(s);
+	if (c && c->session)
+		session_abort(c->session);
+	if (c)
+		message_end(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -334,6 +386,7 @@ mlfi_close(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c) {
+		message_end(c);
 		session_free(c->session);
 		free(c);
 	}

@@ -227,15 +227,50 @@ reloader_stop(struct reloader *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
-/* wait_for_milter - join the libmilter thread, giving up after timeout seconds */
+/* past - has the CLOCK_MONOTONIC deadline passed? */
 static bool
-wait_for_milter(pthread_t thread, int timeout)
+past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec
+	       || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* nap - a short sleep between two looks at a shutdown condition */
+static void
+nap(void)
+{
+	struct timespec t = { 0, 50 * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/*
+ * drain - the shutdown, at most timeout seconds: new messages already get a
+ * tempfail (callbacks_stop); wait until none is in flight, and only then
+ * stop libmilter, whose pool abandons sessions waiting for their next
+ * command once stopped. Its loop ends within its 5 s poll tick; past the
+ * deadline we exit without it, nothing being in flight any more.
+ * Returns the number of messages still in flight.
+ */
+static int
+drain(pthread_t thread, int timeout)
 {
 	struct timespec deadline;
+	int left;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout;
-	return pthread_timedjoin_np(thread, NULL, &deadline) == 0;
+	while ((left = callbacks_in_flight()) > 0 && !past(&deadline))
+		nap();
+	smfi_stop();
+	while (!atomic_load(&milter_ended) && !past(&deadline))
+		nap();
+	if (atomic_load(&milter_ended))
+		pthread_join(thread, NULL);
+	return left;
 }
 
 /* check_diverted - say once, loudly, if a SIGHUP could still stop libmilter */
@@ -260,9 +295,9 @@ signal_loop(struct reloader *r)
 			reloader_request(r);
 			break;
 		case SIGNALS_STOP:
-			log_info("stopping on signal %d: no new connections, finishing messages in flight",
-				 sig);
-			smfi_stop();
+			log_info("stopping on signal %d: new messages get 451, finishing %d in flight",
+				 sig, callbacks_in_flight());
+			callbacks_stop();
 			return true;
 		case SIGNALS_TICK:
 			check_diverted(++ticks);
@@ -328,10 +363,11 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 
 	bool asked = signal_loop(&reloader);
 	reloader_stop(&reloader);
-	bool clean = wait_for_milter(thread, shutdown_timeout);
-	if (!clean)
-		log_warning("messages still in flight after ShutdownTimeout %d s; exiting anyway",
-			    shutdown_timeout);
+	int left = drain(thread, shutdown_timeout);
+	if (left > 0)
+		log_warning("%d message(s) still in flight after ShutdownTimeout %d s; exiting anyway",
+			    left, shutdown_timeout);
+	bool milter_ok = !atomic_load(&milter_ended) || milter_rc == MI_SUCCESS;
 	metrics_http_stop();
 	if (listen_unix_path())
 		unlink(listen_unix_path());
@@ -339,5 +375,5 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 		unlink(pid_file);
 	free(pid_file);
 	log_info("authmilter stopped");
-	return asked && clean && milter_rc == MI_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
+	return asked && left == 0 && milter_ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -5,7 +5,8 @@
 #   2. a full file descriptor table (1,100 idle connections under ulimit -n
 #      1024) is logged, and the daemon serves again once they close;
 #   3. a header insertion that fails is a logged tempfail, not an accept;
-#   4. out of memory: one "out of memory allocating N bytes" line, then abort.
+#   4. SIGTERM lets a message in flight finish, within ShutdownTimeout;
+#   5. out of memory: one "out of memory allocating N bytes" line, then abort.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -145,7 +146,35 @@ r=$(action insheader pass.example 198.51.100.1)
 check "actions: smfi_insheader fails on a reject: still a reject ($r)" \
 	bash -c "echo '$r' | grep -q '^eom=y 550 5.7.1 '"
 stop_milter
-# --- 4. out of memory: test mode reading one endless line under a small address space
+# --- 4. SIGTERM with a message in flight: it gets its verdict and header,
+# then the daemon exits 0; past ShutdownTimeout it exits 1 and says why.
+sigterm_in_flight() {	# sigterm_in_flight NAME TIMEOUT PAUSE
+	MILTER_PORT=$(free_port)
+	milterload_conf "$WORK/$1.conf" "ShutdownTimeout $2"
+	"$AM" -f -c "$WORK/$1.conf" 2>"$WORK/$1.log" &
+	MILTER_PID=$!
+	wait_port "$MILTER_PORT" || { fail "$1: daemon listens"; return 1; }
+	PAUSE=$3 python3 "$top_srcdir/tests/lib/miltertxn.py" "127.0.0.1:$MILTER_PORT" \
+		pass.example 192.0.2.1 >"$WORK/$1.txn" &
+	local txn=$!
+	sleep 1
+	kill -TERM "$MILTER_PID"
+	wait "$MILTER_PID"
+	STATUS=$?
+	MILTER_PID=
+	wait "$txn"
+	TXN=$(cat "$WORK/$1.txn")
+	echo "$1: ShutdownTimeout $2, message paused $3 s before its end: exit status $STATUS, message: $TXN"
+}
+sigterm_in_flight drain 10 2
+check "drain: the message in flight got its verdict and header" [ "$TXN" = "eom=a  mods=1" ]
+check "drain: exit status 0" [ "$STATUS" = 0 ]
+sigterm_in_flight cut 1 4
+check "cut: past ShutdownTimeout the daemon exits 1" [ "$STATUS" = 1 ]
+check "cut: and logs how many messages it left" \
+	grep -q 'warning: 1 message(s) still in flight after ShutdownTimeout 1 s' "$WORK/cut.log"
+
+# --- 5. out of memory: test mode reading one endless line under a small address space
 truncate -s 4G "$WORK/huge.eml"
 (ulimit -v 300000 && exec "$AM" -c "$WORK/lines.conf" -t "$WORK/huge.eml" -i 192.0.2.1) \
 	>/dev/null 2>"$WORK/oom.log"

@@ -7,11 +7,16 @@ usage: miltertxn.py HOST:PORT FROM_DOMAIN CLIENT_IP [NAME:VALUE ...]
 The message has From: s@FROM_DOMAIN, the extra header fields given, a
 Subject and a one-line body; MAIL FROM is at FROM_DOMAIN too.
 prints: eom=<reply command> [SMTP reply text] mods=N
-(a accept, r reject, t tempfail, y reply with text; N header changes seen)
+(a accept, r reject, t tempfail, y reply with text; N header changes seen),
+or eom=closed when the milter went away first.
+With PAUSE=SECONDS in the environment it waits that long before the end of
+message (a message in flight while the test signals the daemon).
 """
+import os
 import socket
 import struct
 import sys
+import time
 
 ACTIONS = 0x1FF
 PROTOCOL = 0x1FFFFF
@@ -65,10 +70,16 @@ def main():
         if reply not in (b"c", b"s"):	# s: SKIP the rest of the body
             print("eom=none step=%s reply=%s" % (cmd.decode(), reply.decode()))
             return 0
-    send(s, b"E")
+    time.sleep(float(os.environ.get("PAUSE", "0")))
     mods = 0
+    try:
+        send(s, b"E")
+        replies = [recv(s)]
+    except (EOFError, OSError):
+        print("eom=closed mods=0")
+        return 0
     while True:
-        reply, data = recv(s)
+        reply, data = replies.pop() if replies else recv(s)
         if reply in (b"h", b"i", b"m", b"q"):
             mods += reply != b"q"
             continue
