@@ -238,13 +238,17 @@ past(const struct timespec *deadline)
 	       || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-/* nap - a short sleep between two looks at a shutdown condition */
-static void
+/* nap - 50 ms between two looks at a shutdown condition; false: a second SIGTERM */
+static bool
 nap(void)
 {
-	struct timespec t = { 0, 50 * 1000000L };
+	int sig;
 
-	nanosleep(&t, NULL);
+	/* A SIGHUP now is dropped: there is nothing left to reload for. */
+	if (signals_wait(50, &sig) != SIGNALS_STOP)
+		return true;
+	log_warning("signal %d again: not waiting for messages in flight", sig);
+	return false;
 }
 
 /*
@@ -252,22 +256,24 @@ nap(void)
  * tempfail (callbacks_stop); wait until none is in flight, and only then
  * stop libmilter, whose pool abandons sessions waiting for their next
  * command once stopped. Its loop ends within its 5 s poll tick; past the
- * deadline we exit without it, nothing being in flight any more.
+ * deadline we exit without it, nothing being in flight any more. A second
+ * SIGTERM or SIGINT ends the waiting at once.
  * Returns the number of messages still in flight.
  */
 static int
 drain(pthread_t thread, int timeout)
 {
 	struct timespec deadline;
+	bool wait = true;
 	int left;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout;
-	while ((left = callbacks_in_flight()) > 0 && !past(&deadline))
-		nap();
+	while ((left = callbacks_in_flight()) > 0 && wait && !past(&deadline))
+		wait = nap();
 	smfi_stop();
-	while (!atomic_load(&milter_ended) && !past(&deadline))
-		nap();
+	while (!atomic_load(&milter_ended) && wait && !past(&deadline))
+		wait = nap();
 	if (atomic_load(&milter_ended))
 		pthread_join(thread, NULL);
 	return left;

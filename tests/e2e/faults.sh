@@ -148,17 +148,18 @@ check "actions: smfi_insheader fails on a reject: still a reject ($r)" \
 stop_milter
 # --- 4. SIGTERM with a message in flight: it gets its verdict and header,
 # then the daemon exits 0; past ShutdownTimeout it exits 1 and says why.
-sigterm_in_flight() {	# sigterm_in_flight NAME TIMEOUT PAUSE
+sigterm_in_flight() {	# sigterm_in_flight NAME TIMEOUT PAUSE [SIGNALS]
 	MILTER_PORT=$(free_port)
 	milterload_conf "$WORK/$1.conf" "ShutdownTimeout $2"
 	"$AM" -f -c "$WORK/$1.conf" 2>"$WORK/$1.log" &
 	MILTER_PID=$!
 	wait_port "$MILTER_PORT" || { fail "$1: daemon listens"; return 1; }
 	PAUSE=$3 python3 "$top_srcdir/tests/lib/miltertxn.py" "127.0.0.1:$MILTER_PORT" \
-		pass.example 192.0.2.1 >"$WORK/$1.txn" &
+		pass.example 192.0.2.1 >"$WORK/$1.txn" 2>"$WORK/$1.paused" &
 	local txn=$!
-	sleep 1
+	for _ in $(seq 200); do grep -q paused "$WORK/$1.paused" && break; sleep 0.05; done
 	kill -TERM "$MILTER_PID"
+	[ -n "${4:-}" ] && sleep 0.5 && kill -TERM "$MILTER_PID"
 	wait "$MILTER_PID"
 	STATUS=$?
 	MILTER_PID=
@@ -173,6 +174,10 @@ sigterm_in_flight cut 1 4
 check "cut: past ShutdownTimeout the daemon exits 1" [ "$STATUS" = 1 ]
 check "cut: and logs how many messages it left" \
 	grep -q 'warning: 1 message(s) still in flight after ShutdownTimeout 1 s' "$WORK/cut.log"
+
+sigterm_in_flight twice 30 4 twice
+check "twice: a second SIGTERM does not wait for ShutdownTimeout (exit 1)" [ "$STATUS" = 1 ]
+check "twice: and says so" grep -q 'warning: signal 15 again: not waiting' "$WORK/twice.log"
 
 # --- 5. out of memory: test mode reading one endless line under a small address space
 truncate -s 4G "$WORK/huge.eml"

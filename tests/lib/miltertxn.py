@@ -10,7 +10,8 @@ prints: eom=<reply command> [SMTP reply text] mods=N
 (a accept, r reject, t tempfail, y reply with text; N header changes seen),
 or eom=closed when the milter went away first.
 With PAUSE=SECONDS in the environment it waits that long before the end of
-message (a message in flight while the test signals the daemon).
+message (a message in flight while the test signals the daemon), and says
+"paused" on standard error when it starts waiting.
 """
 import os
 import socket
@@ -70,7 +71,9 @@ def main():
         if reply not in (b"c", b"s"):	# s: SKIP the rest of the body
             print("eom=none step=%s reply=%s" % (cmd.decode(), reply.decode()))
             return 0
-    time.sleep(float(os.environ.get("PAUSE", "0")))
+    if os.environ.get("PAUSE"):
+        print("paused before end of message", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ["PAUSE"]))
     mods = 0
     try:
         send(s, b"E")
