@@ -192,6 +192,7 @@ reload_thread(void *arg)
 	return NULL;
 }
 
+/* reloader_start - the reload thread, idle until the first SIGHUP */
 static void
 reloader_start(struct reloader *r, const struct daemon_args *args, struct runtime_slot *slot)
 {

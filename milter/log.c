@@ -91,6 +91,7 @@ stderr_v(enum log_level level, const char *fmt, va_list ap)
 		free(line);
 }
 
+/* log_v - below the threshold nothing is formatted */
 static void
 log_v(enum log_level level, int priority, const char *fmt, va_list ap)
 {

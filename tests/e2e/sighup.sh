@@ -76,7 +76,7 @@ storm() {
 	check "$name: every thread but the main one blocks SIGHUP, SIGINT, SIGTERM" \
 		others_block "$MILTER_PID"
 	# Traffic for about as long as the storm lasts (0.15 s a round).
-	load --concurrency 4 --duration $((ROUNDS / 6 + 3)) --max-errors 1000000 \
+	load --concurrency 2 --duration $((ROUNDS / 6 + 3)) --max-errors 1000000 \
 		>"$WORK/$name.traffic" 2>&1 &
 	TRAFFIC_PID=$!
 	sleep 0.5
@@ -116,27 +116,32 @@ storm() {
 	echo "$name: a burst of 20 SIGHUPs gave $((after - before)) reload(s)"
 	check "$name: a burst of 20 SIGHUPs: between 1 and 20 reloads" between $((after - before)) 1 20
 	check "$name: serving after the burst" serves
-	# SIGTERM still stops it, cleanly and with status 0.
+	# SIGTERM still stops it, cleanly and with status 0: checked at the end
+	# (libmilter takes up to its 5 s poll tick), while the next storm runs.
 	kill -TERM "$MILTER_PID"
-	local rc=0
-	for _ in $(seq 100); do kill -0 "$MILTER_PID" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$MILTER_PID" 2>/dev/null; then
-		fail "$name: SIGTERM stops the daemon within 10 s"
-		kill -9 "$MILTER_PID"
-	else
-		wait "$MILTER_PID"
-		rc=$?
-		check "$name: SIGTERM: exit status 0 and 'authmilter stopped' logged" \
-			bash -c "[ $rc = 0 ] && grep -q 'authmilter stopped' '$WORK/$name.log'"
-	fi
+	STOPPING="$STOPPING $name:$MILTER_PID"
 	MILTER_PID=
 }
 
+STOPPING=
 for c in $CONFIGS; do
 	case $c in
 	default) storm default "" ;;
 	rfc7489) storm rfc7489 "DMARCMode rfc7489" ;;
 	metrics) storm metrics "MetricsListen 127.0.0.1:$(free_port)" ;;
 	esac
+done
+for p in $STOPPING; do
+	name=${p%%:*} pid=${p#*:}
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "$name: SIGTERM stops the daemon within 10 s"
+		kill -9 "$pid"
+		continue
+	fi
+	wait "$pid"
+	rc=$?
+	check "$name: SIGTERM: exit status 0 and 'authmilter stopped' logged" \
+		bash -c "[ $rc = 0 ] && grep -q 'authmilter stopped' '$WORK/$name.log'"
 done
 finish
