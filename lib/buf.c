@@ -8,16 +8,34 @@
 #include <stdint.h>
 #include <string.h>
 
+static void (*oom_handler)(size_t n);
+
+/* buf_set_oom_handler - who says "out of memory" before we abort (lib/ never logs) */
+void
+buf_set_oom_handler(void (*fn)(size_t n))
+{
+	oom_handler = fn;
+}
+
+/* oom - the one way out of a failed allocation */
+static _Noreturn void
+oom(size_t n)
+{
+	if (oom_handler)
+		oom_handler(n);
+	else
+		fputs("authmilter: out of memory\n", stderr);
+	abort();
+}
+
 /* xmalloc - allocate or die: a milter out of memory cannot give a safe verdict */
 void *
 xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
-	if (p == NULL) {
-		fputs("authmilter: out of memory\n", stderr);
-		abort();
-	}
+	if (p == NULL)
+		oom(n);
 	return p;
 }
 
@@ -27,10 +45,8 @@ xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
-	if (p == NULL) {
-		fputs("authmilter: out of memory\n", stderr);
-		abort();
-	}
+	if (p == NULL)
+		oom(size && n > SIZE_MAX / size ? SIZE_MAX : n * size);
 	return p;
 }
 
@@ -40,10 +56,8 @@ xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 
-	if (q == NULL) {
-		fputs("authmilter: out of memory\n", stderr);
-		abort();
-	}
+	if (q == NULL)
+		oom(n);
 	return q;
 }
 
@@ -96,10 +110,8 @@ buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need;
 
-	if (extra > SIZE_MAX / 2 - b->len) {
-		fputs("authmilter: buffer size overflow\n", stderr);
-		abort();
-	}
+	if (extra > SIZE_MAX / 2 - b->len)
+		oom(SIZE_MAX);		/* more than can ever be allocated */
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return;

@@ -32,5 +32,7 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* called with the size asked for when an allocation fails, just before abort() */
+void buf_set_oom_handler(void (*fn)(size_t n));
 
 #endif

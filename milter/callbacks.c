@@ -8,18 +8,22 @@
 #include "../lib/session.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 static struct runtime_slot *milter_slot;
+static atomic_int messages_in_flight;	/* MAIL FROM seen, verdict not yet given */
+static atomic_bool stopping;
 
 /* conn - what the milter layer knows of a connection besides the session */
 struct conn {
 	struct session *session;
 	bool leading_space;	/* SMFIP_HDR_LEADSPC: header values arrive untouched */
 	bool can_skip;		/* SMFIP_SKIP: the MTA accepts SMFIS_SKIP from body */
+	bool in_message;	/* counted in messages_in_flight */
 };
 
 /* callbacks_init - the shared, read-only state every connection uses */
@@ -27,6 +31,45 @@ void
 callbacks_init(struct runtime_slot *slot)
 {
 	milter_slot = slot;
+}
+
+/* callbacks_stop - from the signal loop on SIGTERM */
+void
+callbacks_stop(void)
+{
+	atomic_store(&stopping, true);
+}
+
+/* callbacks_in_flight - messages the daemon waits for before it exits */
+int
+callbacks_in_flight(void)
+{
+	return atomic_load(&messages_in_flight);
+}
+
+/* message_begin, message_end - keep the count of messages in flight */
+static void
+message_begin(struct conn *c)
+{
+	if (!c->in_message)
+		atomic_fetch_add(&messages_in_flight, 1);
+	c->in_message = true;
+}
+
+static void
+message_end(struct conn *c)
+{
+	if (c->in_message)
+		atomic_fetch_sub(&messages_in_flight, 1);
+	c->in_message = false;
+}
+
+/* shutting_down - no new message once SIGTERM came: the sender retries later */
+static sfsistat
+shutting_down(SMFICTX *ctx)
+{
+	(void)smfi_setreply(ctx, "451", "4.3.2", "authmilter is shutting down, try again later");
+	return SMFIS_TEMPFAIL;
 }
 
 static struct conn *
@@ -100,9 +143,11 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	struct conn *c = get_conn(ctx);
 
 	if (c == NULL) {
-		log_error("cannot attach session state; accepting unchecked");
-		return SMFIS_ACCEPT;
+		log_error("cannot attach session state (smfi_setpriv): temp-failing the connection");
+		return SMFIS_TEMPFAIL;
 	}
+	if (atomic_load(&stopping))
+		return shutting_down(ctx);
 	if (c->session == NULL)
 		c->session = session_new(milter_slot);
 	addr_text(hostaddr, ip, sizeof(ip));
@@ -124,10 +169,16 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
+	struct session *s = c ? c->session : NULL;
 
-	if (s == NULL)
-		return SMFIS_ACCEPT;
+	if (s == NULL) {
+		log_error("MAIL FROM without session state: temp-failing it");
+		return SMFIS_TEMPFAIL;
+	}
+	if (atomic_load(&stopping))
+		return shutting_down(ctx);
+	message_begin(c);
 	session_mail_from(s, argv[0]);
 	session_set_auth(s, smfi_getsymval(ctx, "{auth_authen}"));
 	return SMFIS_CONTINUE;
@@ -206,35 +257,86 @@ reply_escape(const char *text)
 	return buf_steal(&b);
 }
 
-static sfsistat
-apply_verdict(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
+/* delete_forged - remove the forged Authentication-Results fields; false if one stays */
+static bool
+delete_forged(SMFICTX *ctx, const struct verdict *v)
 {
 	/* Highest index first, so earlier deletions do not renumber later ones. */
 	for (size_t i = v->n_delete; i > 0; i--)
 		if (smfi_chgheader(ctx, "Authentication-Results", (int)v->delete_ar[i - 1], NULL)
 		    != MI_SUCCESS)
-			log_warning("cannot delete forged Authentication-Results #%zu",
-				    v->delete_ar[i - 1]);
+			return false;
+	return true;
+}
+
+/* insert_authres - our header, first in the message */
+static bool
+insert_authres(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
+{
 	char *folded = authres_fold("Authentication-Results", v->auth_results);
 	struct buf value;
+	int rc;
+
 	buf_init(&value);
 	/* With HDR_LEADSPC the MTA writes our value verbatim, so we add the space. */
 	if (c->leading_space)
 		buf_addc(&value, ' ');
 	buf_adds(&value, folded);
-	if (smfi_insheader(ctx, 0, "Authentication-Results", value.data) != MI_SUCCESS)
-		log_warning("cannot add Authentication-Results");
+	rc = smfi_insheader(ctx, 0, "Authentication-Results", value.data);
 	buf_free(&value);
 	free(folded);
+	return rc == MI_SUCCESS;
+}
+
+/*
+ * apply_verdict - the milter actions the verdict needs. When one of them
+ * fails the message is temp-failed (the sender retries; nothing is delivered
+ * without our header or with a forged one), and *failed names what failed.
+ * A reject does not need the header changes: their failure is only logged.
+ */
+static sfsistat
+apply_verdict(SMFICTX *ctx, const struct conn *c, const struct verdict *v, const char **failed)
+{
+	bool delivered = v->action == ACTION_ACCEPT || v->action == ACTION_QUARANTINE;
+	const char *hdr_failed = NULL;
+
+	*failed = NULL;
+	if (!delete_forged(ctx, v))
+		hdr_failed = "deleting a forged Authentication-Results (smfi_chgheader)";
+	else if (!insert_authres(ctx, c, v))
+		hdr_failed = "adding Authentication-Results (smfi_insheader)";
+	if (hdr_failed && delivered) {
+		*failed = hdr_failed;
+		return SMFIS_TEMPFAIL;
+	}
+	if (hdr_failed)
+		log_warning("%s failed; the message is not delivered anyway", hdr_failed);
 	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL) {
 		char *text = reply_escape(v->reply_text ? v->reply_text : "");
-		smfi_setreply(ctx, (char *)v->smtp_code, (char *)v->smtp_xcode, text);
+		int rc = smfi_setreply(ctx, (char *)v->smtp_code, (char *)v->smtp_xcode, text);
 		free(text);
+		if (rc != MI_SUCCESS) {
+			*failed = "setting the SMTP reply (smfi_setreply)";
+			return SMFIS_TEMPFAIL;
+		}
 		return v->action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	}
-	if (v->action == ACTION_QUARANTINE)
-		smfi_quarantine(ctx, v->reply_text ? v->reply_text : "authmilter policy");
+	if (v->action == ACTION_QUARANTINE
+	    && smfi_quarantine(ctx, v->reply_text ? v->reply_text : "authmilter policy")
+	       != MI_SUCCESS) {
+		*failed = "quarantining (smfi_quarantine)";
+		return SMFIS_TEMPFAIL;
+	}
 	return SMFIS_ACCEPT;
+}
+
+/* milter_failure - the failure action (tempfail) for a message we could not handle */
+static sfsistat
+milter_failure(SMFICTX *ctx)
+{
+	/* If even this fails the MTA sends its own 4xx for a milter tempfail. */
+	(void)smfi_setreply(ctx, "451", "4.3.0", "authmilter could not apply its verdict, try again later");
+	return SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -242,28 +344,39 @@ mlfi_eom(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	struct verdict v;
+	const char *failed;
 	sfsistat rc;
 
-	if (c == NULL || c->session == NULL)
-		return SMFIS_ACCEPT;
+	if (c == NULL || c->session == NULL) {
+		log_error("end of message without session state: temp-failing it");
+		return milter_failure(ctx);
+	}
 	session_set_queue_id(c->session, smfi_getsymval(ctx, "i"));
 	session_eom(c->session, &v);
-	rc = apply_verdict(ctx, c, &v);
-	if (v.action == ACTION_ACCEPT)
+	rc = apply_verdict(ctx, c, &v, &failed);
+	if (failed) {
+		/* The summary says what we decided; say that it did not happen. */
+		log_error("%s; NOT APPLIED: %s failed, action=tempfail instead", v.summary, failed);
+		rc = milter_failure(ctx);
+	} else if (v.action == ACTION_ACCEPT) {
 		log_info("%s", v.summary);
-	else
+	} else {
 		log_warning("%s", v.summary);
+	}
 	verdict_free(&v);
+	message_end(c);
 	return rc;
 }
 
 static sfsistat
 mlfi_abort(SMFICTX *ctx)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
 
-	if (s)
-		session_abort(s);
+	if (c && c->session)
+		session_abort(c->session);
+	if (c)
+		message_end(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -273,6 +386,7 @@ mlfi_close(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c) {
+		message_end(c);
 		session_free(c->session);
 		free(c);
 	}

@@ -10,6 +10,9 @@
 
 struct runtime_slot;
 void callbacks_init(struct runtime_slot *slot);
+/* shutdown: new messages get a tempfail; those in flight finish */
+void callbacks_stop(void);
+int callbacks_in_flight(void);
 extern struct smfiDesc callbacks_desc;
 
 #endif

@@ -1,11 +1,12 @@
 /*
  * daemon - run the milter until told to stop; reload on SIGHUP.
  *
- * libmilter's own signal thread treats SIGHUP like SIGTERM (it stops the
- * milter: OpenDMARC's reload bug). So smfi_main runs in a second thread and
- * the main thread waits for the signals itself: Linux hands a process-wide
- * signal to the thread group leader first when it is waiting for it, so
- * libmilter's thread never sees them while we sit in sigwait().
+ * Threads: libmilter's (smfi_main and its workers) serve the MTA; the main
+ * thread owns SIGHUP, SIGTERM and SIGINT (signals.c: no other thread, not
+ * even libmilter's signal thread, ever takes them) and does the periodic
+ * checks; a reload thread reads the conf file. The main thread only raises
+ * a flag on SIGHUP and goes back to waiting, so a signal never finds it busy,
+ * and SIGHUPs that arrive while a reload runs merge into one more reload.
  */
 #include "daemon.h"
 #include "callbacks.h"
@@ -13,9 +14,12 @@
 #include "log.h"
 #include "metrics_http.h"
 #include "privs.h"
+#include "signals.h"
+#include "fdwatch.h"
 #include "../lib/metrics.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,15 +28,31 @@
 #include <time.h>
 #include <unistd.h>
 
-static int milter_rc = MI_FAILURE;
+#define DAEMON_TICK_MS 1000		/* periodic checks */
+#define DAEMON_DIVERT_TICKS 5		/* how long libmilter may take to start */
 
+static int milter_rc = MI_FAILURE;
+static atomic_bool milter_ended;	/* smfi_main returned */
+
+/* milter_thread - libmilter's main loop; its end is noticed by the main thread */
 static void *
 milter_thread(void *arg)
 {
 	(void)arg;
 	milter_rc = smfi_main();
+	atomic_store(&milter_ended, true);
 	return NULL;
 }
+
+/* reloader - one pending flag, so any number of SIGHUPs make one reload */
+struct reloader {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool pending, stopping;
+	const struct daemon_args *args;
+	struct runtime_slot *slot;
+	pthread_t thread;
+};
 
 static void
 write_pid_file(const char *path)
@@ -151,38 +171,152 @@ reload(const struct daemon_args *args, struct runtime_slot *slot)
 	log_info("configuration reloaded from %s", args->conf_path);
 }
 
-/* wait_for_milter - join the libmilter thread, giving up after timeout seconds */
-static bool
-wait_for_milter(pthread_t thread, int timeout)
+/* reload_thread - wait for a request, reload, repeat until told to stop */
+static void *
+reload_thread(void *arg)
 {
-	struct timespec deadline;
+	struct reloader *r = arg;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout;
-	return pthread_timedjoin_np(thread, NULL, &deadline) == 0;
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (!r->pending && !r->stopping)
+			pthread_cond_wait(&r->wake, &r->lock);
+		if (r->stopping)
+			break;
+		r->pending = false;	/* a SIGHUP from now on asks for one more */
+		pthread_mutex_unlock(&r->lock);
+		reload(r->args, r->slot);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
 }
 
-/* signal_loop - the main thread's job once libmilter runs */
+/* reloader_start - the reload thread, idle until the first SIGHUP */
 static void
-signal_loop(const struct daemon_args *args, struct runtime_slot *slot)
+reloader_start(struct reloader *r, const struct daemon_args *args, struct runtime_slot *slot)
 {
-	sigset_t set;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	r->pending = r->stopping = false;
+	r->args = args;
+	r->slot = slot;
+	if (pthread_create(&r->thread, NULL, reload_thread, r) != 0)
+		fatal("cannot start the reload thread");
+}
+
+/* reloader_request - from the signal loop: never blocks for longer than a flag */
+static void
+reloader_request(struct reloader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->pending = true;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* reloader_stop - let a reload in progress finish, then end the thread */
+static void
+reloader_stop(struct reloader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stopping = true;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+}
+
+/* past - has the CLOCK_MONOTONIC deadline passed? */
+static bool
+past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec
+	       || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* nap - 50 ms between two looks at a shutdown condition; false: a second SIGTERM */
+static bool
+nap(void)
+{
 	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	/* A SIGHUP now is dropped: there is nothing left to reload for. */
+	if (signals_wait(50, &sig) != SIGNALS_STOP)
+		return true;
+	log_warning("signal %d again: not waiting for messages in flight", sig);
+	return false;
+}
+
+/*
+ * drain - the shutdown, at most timeout seconds: new messages already get a
+ * tempfail (callbacks_stop); wait until none is in flight, and only then
+ * stop libmilter, whose pool abandons sessions waiting for their next
+ * command once stopped. Its loop ends within its 5 s poll tick; past the
+ * deadline we exit without it, nothing being in flight any more. A second
+ * SIGTERM or SIGINT ends the waiting at once.
+ * Returns the number of messages still in flight.
+ */
+static int
+drain(pthread_t thread, int timeout)
+{
+	struct timespec deadline;
+	bool wait = true;
+	int left;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout;
+	while ((left = callbacks_in_flight()) > 0 && wait && !past(&deadline))
+		wait = nap();
+	smfi_stop();
+	while (!atomic_load(&milter_ended) && wait && !past(&deadline))
+		wait = nap();
+	if (atomic_load(&milter_ended))
+		pthread_join(thread, NULL);
+	return left;
+}
+
+/* check_diverted - say once, loudly, if a SIGHUP could still stop libmilter */
+static void
+check_diverted(unsigned ticks)
+{
+	if (ticks == DAEMON_DIVERT_TICKS && !signals_libmilter_diverted())
+		log_error("libmilter's signal thread did not reach authmilter's sigwait: "
+			  "a SIGHUP may stop the milter; restart instead of reloading");
+}
+
+/* signal_loop - the main thread's job once libmilter runs; false: libmilter ended */
+static bool
+signal_loop(struct reloader *r)
+{
+	unsigned ticks = 0;
+	int sig;
+
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			reload(args, slot);
-			continue;
+		switch (signals_wait(DAEMON_TICK_MS, &sig)) {
+		case SIGNALS_RELOAD:
+			reloader_request(r);
+			break;
+		case SIGNALS_STOP:
+			log_info("stopping on signal %d: new messages get 451, finishing %d in flight",
+				 sig, callbacks_in_flight());
+			callbacks_stop();
+			return true;
+		case SIGNALS_TICK:
+			check_diverted(++ticks);
+			fdwatch_check();
+			break;
 		}
-		log_info("stopping on signal %d: no new connections, finishing messages in flight", sig);
-		smfi_stop();
-		return;
+		/* Not a silent zombie: a libmilter that gave up is a failed daemon. */
+		if (atomic_load(&milter_ended)) {
+			log_error("libmilter stopped serving (smfi_main returned %s); exiting",
+				  milter_rc == MI_SUCCESS ? "MI_SUCCESS" : "MI_FAILURE");
+			return false;
+		}
 	}
 }
 
@@ -194,10 +328,11 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	const struct config *cfg = &rt->cfg;
 	char why[512], spec[32];
 	int fd = listen_systemd_fd();
-	sigset_t set;
 	pthread_t thread;
+	struct reloader reloader;
 
 	log_open(args->foreground, cfg->log_level);
+	fdwatch_init();
 	observe_dns(rt);	/* before any thread: nothing else reads it yet */
 	if (fd < 0)
 		fd = listen_open(cfg->socket_spec, cfg->socket_mode, why, sizeof(why));
@@ -224,13 +359,7 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 		fatal("smfi_register failed");
 	if (smfi_setconn(spec) == MI_FAILURE)
 		fatal("smfi_setconn %s failed", spec);
-	signal(SIGPIPE, SIG_IGN);
-	/* Blocked everywhere; only the main thread's sigwait takes them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	reloader_start(&reloader, args, slot);
 	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
 		fatal("cannot start the milter thread");
 	log_info("authmilter %s listening on %s (authserv-id %s)", PACKAGE_VERSION,
@@ -239,11 +368,13 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	char *pid_file = cfg->pid_file ? xstrdup(cfg->pid_file) : NULL;
 	runtime_release(rt);
 
-	signal_loop(args, slot);
-	bool clean = wait_for_milter(thread, shutdown_timeout);
-	if (!clean)
-		log_warning("messages still in flight after ShutdownTimeout %d s; exiting anyway",
-			    shutdown_timeout);
+	bool asked = signal_loop(&reloader);
+	reloader_stop(&reloader);
+	int left = drain(thread, shutdown_timeout);
+	if (left > 0)
+		log_warning("%d message(s) still in flight after ShutdownTimeout %d s; exiting anyway",
+			    left, shutdown_timeout);
+	bool milter_ok = !atomic_load(&milter_ended) || milter_rc == MI_SUCCESS;
 	metrics_http_stop();
 	if (listen_unix_path())
 		unlink(listen_unix_path());
@@ -251,5 +382,5 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 		unlink(pid_file);
 	free(pid_file);
 	log_info("authmilter stopped");
-	return clean && milter_rc == MI_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
+	return asked && left == 0 && milter_ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

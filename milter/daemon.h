@@ -1,7 +1,9 @@
 /*
  * daemon - the long-running milter: socket, privileges, PID file, libmilter
- * in its own thread, and the main thread owning the signals: SIGHUP reloads
- * the configuration, SIGTERM/SIGINT stop after the messages in flight.
+ * in its own thread, a reload thread, and the main thread owning the
+ * signals: SIGHUP asks for a reload, SIGTERM/SIGINT stop after the messages
+ * in flight. main() must call signals_block() before anything that can start
+ * a thread (signals.h).
  */
 #ifndef AUTHMILTER_DAEMON_H
 #define AUTHMILTER_DAEMON_H

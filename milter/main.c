@@ -7,6 +7,7 @@
  */
 #include "daemon.h"
 #include "log.h"
+#include "signals.h"
 #include "testmode.h"
 #include "../lib/dkimv.h"
 #include "../lib/dnscache.h"
@@ -105,6 +106,10 @@ main(int argc, char **argv)
 	int rc;
 
 	parse_options(argc, argv, &o);
+	/* Before any library can start a thread: they all inherit the mask. */
+	if (!o.test_mode && !o.check_only)
+		signals_block();
+	buf_set_oom_handler(log_oom);
 	load_config(&o, &cfg);
 	if (o.check_only) {
 		printf("%s: OK\n", o.conf_path ? o.conf_path : "built-in defaults");

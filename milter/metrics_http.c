@@ -1,5 +1,9 @@
 /*
  * metrics_http - a libmicrohttpd daemon with one resource: /metrics.
+ *
+ * Its polling thread inherits the signal mask of the thread that starts it;
+ * main() blocks SIGHUP and the others before (signals.h), or a SIGHUP that
+ * landed on that thread would kill the process (default action).
  */
 #include "metrics_http.h"
 #include "../lib/buf.h"

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""miltertxn - play one SMTP transaction as the MTA over the milter protocol
+and print how the milter ended it, so tests can check a milter's verdict and
+its header changes without a real MTA.
+
+usage: miltertxn.py HOST:PORT FROM_DOMAIN CLIENT_IP [NAME:VALUE ...]
+The message has From: s@FROM_DOMAIN, the extra header fields given, a
+Subject and a one-line body; MAIL FROM is at FROM_DOMAIN too.
+prints: eom=<reply command> [SMTP reply text] mods=N
+(a accept, r reject, t tempfail, y reply with text; N header changes seen),
+or eom=closed when the milter went away first.
+With PAUSE=SECONDS in the environment it waits that long before the end of
+message (a message in flight while the test signals the daemon), and says
+"paused" on standard error when it starts waiting.
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+ACTIONS = 0x1FF
+PROTOCOL = 0x1FFFFF
+LEADSPC = 0x00100000
+
+
+def send(s, cmd, data=b""):
+    s.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
+
+
+def recv(s):
+    head = s.recv(4, socket.MSG_WAITALL)
+    if len(head) < 4:
+        raise EOFError("milter closed the connection")
+    size, = struct.unpack("!I", head)
+    data = s.recv(size, socket.MSG_WAITALL)
+    return data[:1], data[1:]
+
+
+def steps(domain, ip, headers, leadspc):
+    z = b"\0"
+    d = domain.encode()
+    out = [
+        (b"C", b"mail." + d + z + b"4" + struct.pack("!H", 25) + ip.encode() + z),
+        (b"H", b"mail." + d + z),
+        (b"M", b"<s@" + d + b">" + z),
+        (b"R", b"<rcpt@mx.test>" + z),
+        (b"T", b""),
+    ]
+    fields = headers + [("From", "s@" + domain), ("Subject", "t")]
+    for name, value in fields:
+        value = (" " if leadspc else "") + value
+        out.append((b"L", name.encode() + z + value.encode() + z))
+    return out + [(b"N", b""), (b"B", b"body\r\n")]
+
+
+def main():
+    host, port = sys.argv[1].rsplit(":", 1)
+    domain, ip = sys.argv[2], sys.argv[3]
+    headers = [tuple(h.split(":", 1)) for h in sys.argv[4:]]
+    s = socket.create_connection((host, int(port)), timeout=10)
+    send(s, b"O", struct.pack("!III", 6, ACTIONS, PROTOCOL))
+    cmd, data = recv(s)
+    if cmd != b"O":
+        print("optneg reply %r" % cmd)
+        return 1
+    _, _, proto = struct.unpack("!III", data[:12])
+    for cmd, data in steps(domain, ip, headers, proto & LEADSPC):
+        send(s, cmd, data)
+        reply, _ = recv(s)
+        if reply not in (b"c", b"s"):	# s: SKIP the rest of the body
+            print("eom=none step=%s reply=%s" % (cmd.decode(), reply.decode()))
+            return 0
+    if os.environ.get("PAUSE"):
+        print("paused before end of message", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ["PAUSE"]))
+    mods = 0
+    try:
+        send(s, b"E")
+        replies = [recv(s)]
+    except (EOFError, OSError):
+        print("eom=closed mods=0")
+        return 0
+    while True:
+        reply, data = replies.pop() if replies else recv(s)
+        if reply in (b"h", b"i", b"m", b"q"):
+            mods += reply != b"q"
+            continue
+        if reply == b"p":
+            continue
+        text = data.rstrip(b"\0").decode(errors="replace") if reply == b"y" else ""
+        print("eom=%s %s mods=%d" % (reply.decode(), text, mods))
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
