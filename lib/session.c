@@ -675,10 +675,11 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	v->summary = buf_steal(&b);
 }
 
-/* count_message - the metrics of one finished message */
+/* count_message - the metrics of one finished message's results (the
+ * action is counted by the milter once the MTA was told) */
 static void
 count_message(const struct session *s, const struct dkimv_outcome *dk,
-	      const struct dmarc_eval *ev, const struct verdict *v)
+	      const struct dmarc_eval *ev)
 {
 	struct timespec now;
 
@@ -690,7 +691,6 @@ count_message(const struct session *s, const struct dkimv_outcome *dk,
 		metrics_dkim((int)DKIMV_NONE);
 	if (ev->evaluated)
 		metrics_dmarc((int)ev->out.result);
-	metrics_action((int)v->action);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	metrics_latency((double)(now.tv_sec - s->started.tv_sec)
 			+ (double)(now.tv_nsec - s->started.tv_nsec) / 1e9);
@@ -746,7 +746,7 @@ session_eom(struct session *s, struct verdict *v)
 		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
 	}
 	build_summary(s, &dk, &ev, v);
-	count_message(s, &dk, &ev, v);
+	count_message(s, &dk, &ev);
 	dkimv_outcome_free(&dk);
 	dmarc_eval_free(&ev);
 	message_reset(s);

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "../lib/authres.h"
 #include "../lib/session.h"
+#include "../lib/metrics.h"
 
 #include <arpa/inet.h>
 #include <stdatomic.h>
@@ -354,6 +355,8 @@ mlfi_eom(SMFICTX *ctx)
 	session_set_queue_id(c->session, smfi_getsymval(ctx, "i"));
 	session_eom(c->session, &v);
 	rc = apply_verdict(ctx, c, &v, &failed);
+	/* Counted here, after the MTA was told: a failed action became a tempfail. */
+	metrics_action((int)(failed ? ACTION_TEMPFAIL : v.action));
 	if (failed) {
 		/* The summary says what we decided; say that it did not happen. */
 		log_error("%s; NOT APPLIED: %s failed, action=tempfail instead", v.summary, failed);
