@@ -95,7 +95,7 @@ log_lines(const char *text)
 	}
 }
 
-/* restart_only - settings a reload cannot change: say so instead of pretending */
+/* warn_restart_only - settings a reload cannot change: say so instead of pretending */
 static void
 warn_restart_only(const struct config *old, const struct config *new)
 {
