@@ -12,6 +12,7 @@ suffers KIND:
     garbage   random bytes (the query id first, so only parsing can reject them)
     tcfail    TC bit over UDP; over TCP the connection is closed unanswered
     tcok      TC bit over UDP; the full answer over TCP
+    tchang    TC bit over UDP; over TCP the query is read and never answered (30 s)
     late1     the real answer 1 s late   late3   the real answer 3 s late
     flaky     SERVFAIL for 30% of the queries, the real answer otherwise
 
@@ -33,7 +34,8 @@ import time
 
 LOCK = threading.Lock()
 STATS = {}          # kind -> [queries seen, queries faulted]
-KINDS = ("timeout", "servfail", "garbage", "tcfail", "tcok", "late1", "late3", "flaky")
+KINDS = ("timeout", "servfail", "garbage", "tcfail", "tcok", "tchang", "late1", "late3",
+         "flaky")
 
 
 def count(kind, faulted):
@@ -130,7 +132,7 @@ class Server:
                 self.udp.sendto(reply_header(query, qend, rcode=2), addr)
             elif kind == "garbage":
                 self.udp.sendto(query[:2] + os.urandom(random.randrange(1, 300)), addr)
-            elif kind in ("tcfail", "tcok"):
+            elif kind in ("tcfail", "tcok", "tchang"):
                 self.udp.sendto(reply_header(query, qend, tc=True), addr)
             elif kind == "flaky" and random.random() < 0.3:
                 self.udp.sendto(reply_header(query, qend, rcode=2), addr)
@@ -158,6 +160,10 @@ def tcp_handler(up):
             if kind == "tcfail":
                 count("tcfail-tcp", True)
                 return          # closed without an answer
+            if kind == "tchang":
+                count("tchang-tcp", True)
+                time.sleep(30)  # held open, unanswered: the client's TCP timeout decides
+                return
             answer = upstream(query, up)
             if kind is not None:
                 count(kind + "-tcp", False)

@@ -44,8 +44,9 @@ KINDS = {
     "timeout": "temperror",    # no answer at all
     "servfail": "temperror",
     "garbage": "temperror",    # random bytes instead of a DNS message
-    "tcfail": "temperror",     # TC bit set, the TCP fallback is closed without answer
+    "tcfail": "temperror",     # TC bit set, the TCP fallback is closed unanswered
     "tcok": "pass",            # TC bit set, the full answer comes over TCP
+    "tchang": "temperror",     # TC bit set, the TCP fallback is accepted, never answered
     "late3": "temperror",      # every answer 3 s late: after DNSTimeout 2 each time
     "late1": "either",         # every answer 1 s late: inside DNSTimeout 2
     "flaky": "either",         # 30% of queries get SERVFAIL
