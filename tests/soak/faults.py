@@ -18,7 +18,7 @@ suffers KIND:
 
 Every other query is forwarded to ldns-testns on 127.0.0.1:UPORT (UDP), which holds
 the zone. FILE gets "kind queries faulted" lines on SIGTERM and every 5 s, so the
-run can show that each fault was met.
+run can show that each fault was met (all-udp, all-tcp: every query received).
 """
 
 import argparse
@@ -119,6 +119,7 @@ class Server:
     def serve_udp(self):
         while True:
             query, addr = self.udp.recvfrom(65535)
+            count("all-udp", False)
             q = question(query)
             kind = fault_of(q[0]) if q else None
             if kind is None:
@@ -155,6 +156,7 @@ def tcp_handler(up):
                 query = self.request.recv(struct.unpack("!H", head)[0], socket.MSG_WAITALL)
             except OSError:
                 return
+            count("all-tcp", False)
             q = question(query)
             kind = fault_of(q[0]) if q else None
             if kind == "tcfail":

@@ -52,6 +52,7 @@ KINDS = {
     "flaky": "either",         # 30% of queries get SERVFAIL
 }
 TARGETS = ("spf", "dkim", "dmarc")
+helos = set()       # every HELO name used: each gets an NXDOMAIN entry
 
 
 def keys():
@@ -103,6 +104,7 @@ def message(rng, n, domain, sel, key, tampered, bad_ip):
            "\tfor <rcpt%d@mx.soak.test>; %s\r\n" % (helo, helo, ip, n, n, date))
     env = {"ip": ip, "helo": helo, "from": "%s@%s" % (user, domain),
            "rcpt": "rcpt%d@mx.soak.test" % n, "domain": domain}
+    helos.add(helo)
     return top.encode() + msg, env
 
 
@@ -173,6 +175,18 @@ def main():
                 items.append((raw, env, "accept", expected(k, t)))
         write_corpus(os.path.join(args.out, "fault", kind), items)
 
+    # The names every message asks for that do not exist (the HELO's SPF, the DMARC
+    # tree walk above the author domain) answer NXDOMAIN with an SOA whose minimum
+    # lets the daemon cache them (RFC 2308), as with any real server; the rest gets
+    # the catch-all (ldns-testns cannot copy the question and add an SOA).
+    def nxdomain(name, zone_apex):
+        soa = "%s. 300 IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300" % (
+            zone_apex, ZONE, ZONE)
+        return zonefile.entry(name, "TXT", rcode="NXDOMAIN", authority=[soa])
+    for name in sorted(helos):
+        zone.append(nxdomain(name, ZONE))
+    zone.append(nxdomain("_dmarc." + ZONE, ZONE))
+    zone.append(nxdomain("_dmarc.example", "example"))
     zone.append(zonefile.entry(None, None, rcode="NXDOMAIN", copy_query=True))
     with open(os.path.join(args.out, "zone.data"), "w") as f:
         f.write("\n".join(zone) + "\n")

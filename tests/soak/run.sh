@@ -269,6 +269,9 @@ for f in "$WORK"/fault.*.txt; do
 	check "fault $k: max latency ${x} ms <= $MAXLAT ms" awk -v x="${x:-0}" -v m="$MAXLAT" 'BEGIN { exit !(x <= m) }'
 done
 
+dq() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/faults.stats" 2>/dev/null; }
+echo "# DNS queries received by the fault server: $(dq all-udp) over UDP, $(dq all-tcp) over TCP"
+
 echo
 echo "# protocol abuse (counters from abuse.py; *_open_after_5s: the daemon kept the connection)"
 sed 's/^/#   /' "$WORK/abuse.txt" 2>/dev/null
