@@ -7,7 +7,7 @@
 #
 # Knobs: SOAK_SECONDS (600), SOAK_CONC (200 concurrent driver connections),
 # SOAK_WINDOW (10: seconds per load window and per RSS/fd sample), SOAK_IDLE (500
-# idle connections held from 50% to 80% of the run), SOAK_MESSAGES (200: clean
+# idle connections held from 60% to 80% of the run), SOAK_MESSAGES (200: clean
 # corpus size), SOAK_MAX_LATENCY_MS (30000: Postfix's milter_command_timeout),
 # SOAK_OUT (directory for logs and tables; default a new /tmp/authmilter-soak.*).
 #
