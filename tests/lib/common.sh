@@ -51,9 +51,10 @@ stop_testns() {
 	NS_PID=
 }
 
-# wait_port PORT: until something accepts TCP connections on loopback
+# wait_port PORT [SECONDS]: until something accepts TCP connections on
+# loopback (10 s unless told)
 wait_port() {
-	for _ in $(seq 200); do
+	for _ in $(seq $((${2:-10} * 20))); do
 		(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
 		sleep 0.05
 	done
