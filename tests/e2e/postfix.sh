@@ -134,8 +134,7 @@ if f=$(delivered pass); then
 	check "pass: exactly one A-R with our authserv-id" [ "$ours" = 1 ]
 	check "pass: spf=pass smtp.mailfrom=sender@pass.example" \
 		grep -q 'spf=pass .*smtp.mailfrom=sender@pass.example' <(headers "$f" Authentication-Results)
-	check "pass: forged A-R removed" \
-		bash -c "! grep -q 'forged@example.com' '$f'"
+	check "pass: forged A-R removed" not grep -q 'forged@example.com' "$f"
 	check "pass: foreign A-R kept" \
 		grep -q '^Authentication-Results: other.example; dkim=pass' "$f"
 	first_ar=$(grep -m1 '^Authentication-Results:' "$f")
@@ -300,7 +299,7 @@ check "reload: the old AuthservID applied before the reload ($old_id)" [ "$old_i
 check "reload: bad conf refused with file:line" grep -q "authmilter.conf:[0-9]*: unknown key \"Bogus\"" "$WORK/authmilter.log"
 check "reload: refusal logged" grep -q 'reload refused' "$WORK/authmilter.log"
 check "reload: good conf loaded" grep -q 'configuration reloaded from' "$WORK/authmilter.log"
-check "reload: no tempfail" bash -c "! grep -q 'action=tempfail' '$WORK/authmilter.log'"
+check "reload: no tempfail" not grep -q 'action=tempfail' "$WORK/authmilter.log"
 
 # metrics scraped before and after: the counters moved by exactly what was sent
 read -r -a after <<<"$(scrape)"

@@ -116,7 +116,7 @@ if h=$(queued_headers pass); then
 	check "pass: exactly one A-R with our authserv-id" [ "$(grep -c '^Authentication-Results: mx.sm.test;' <<<"$h")" = 1 ]
 	check "pass: spf=pass smtp.mailfrom=sender@pass.example" grep -q '^Authentication-Results: mx.sm.test;.*spf=pass (pass.example matched ip4:127.0.0.0/8) smtp.mailfrom=sender@pass.example' <<<"$h"
 	check "pass: dmarc=none header.from=pass.example" grep -q 'dmarc=none (no DMARC record) header.from=pass.example' <<<"$h"
-	check "pass: forged A-R removed" bash -c "! grep -q forged@example.com <<<'$h'"
+	check "pass: forged A-R removed" not grep -q forged@example.com <<<"$h"
 	check "pass: foreign A-R kept" grep -q '^Authentication-Results: other.example; dkim=pass' <<<"$h"
 else
 	fail "pass: queued by Sendmail"

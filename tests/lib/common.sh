@@ -7,6 +7,10 @@ failed=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
 
+# not COMMAND...: succeeds when the command fails (for check; a plain
+# "! cmd" there would negate check itself, not the command)
+not() { ! "$@"; }
+
 # check DESCRIPTION COMMAND...: the command's exit status decides
 check() {
 	local what=$1
