@@ -28,7 +28,7 @@ chmod 1777 "$reports"
 
 # The tests the sanitizer build runs: every unit test (make's UNIT_TESTS)
 # plus these scripts. The end-to-end tests need a live MTA and are covered
-# by the valgrind run (tests/ci/valgrind-postfix.sh).
+# by the valgrind run (VALGRIND=1 tests/e2e/postfix.sh).
 ASAN_SCRIPT_TESTS=${ASAN_SCRIPT_TESTS:-"tests/conformance/spf_suite.sh tests/dkim/dkim_corpus.sh tests/dmarc/scenarios.sh tests/cli/t_cli.sh"}
 
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
@@ -77,9 +77,16 @@ fi
 nreports=$(find "$reports" -type f | wc -l)
 if [ "$nreports" -gt 0 ]; then
 	echo "asan: $nreports sanitizer report(s):"
+	# the first few in full, then one SUMMARY line each
+	n=0
 	for r in "$reports"/*; do
-		echo "=== $r"
-		head -60 "$r"
+		n=$((n + 1))
+		if [ "$n" -le 5 ]; then
+			echo "=== $r"
+			head -60 "$r"
+		else
+			echo "=== $r: $(grep -m1 '^SUMMARY:' "$r")"
+		fi
 	done
 fi
 echo "asan: sanitizer reports: $nreports"

@@ -302,7 +302,9 @@ check "reload: good conf loaded" grep -q 'configuration reloaded from' "$WORK/au
 check "reload: no tempfail" not grep -q 'action=tempfail' "$WORK/authmilter.log"
 
 # metrics scraped before and after: the counters moved by exactly what was sent
-read -r -a after <<<"$(scrape)"
+after_out=$(python3 "$top_srcdir/tests/lib/scrape.py" --strict "http://127.0.0.1:$METRICS_PORT/metrics" "${METRICS[@]}")
+check "metrics: every sample present after the traffic (a missing one would read as 0)" [ $? = 0 ]
+read -r -a after <<<"$after_out"
 want=(300 300 300 300 300 1 1 0)
 for i in 0 1 2 3 4 5 6; do
 	check "metrics: ${METRICS[$i]} +${want[$i]} ($((after[i] - before[i])))" [ $((after[i] - before[i])) = "${want[$i]}" ]
