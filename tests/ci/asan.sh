@@ -12,10 +12,13 @@
 # *.trs/*.log files in DIR/src, where .ci/run counts them.
 #
 # Reports are caught two ways: the options make the first report abort the
-# process (a non-zero exit the tests see), and log_path writes every report
-# to DIR/reports/, which is counted at the end -- so a report from a process
+# process (a non-zero exit the tests see), and every report also leaves a
+# line in DIR/reports/, counted at the end -- so a report from a process
 # whose exit status a test ignores (a daemon killed with SIGTERM, a command
-# whose output only is checked) still fails the run.
+# whose output only is checked) still fails the run. ASan/LSan write their
+# reports there (log_path); UBSan (gcc 12) ignores log_path, so every
+# program is linked with tests/ci/sanhook.c, which writes one SUMMARY line
+# per report of any of the three to DIR/reports/summary.PID.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${1:-$(mktemp -d /tmp/authmilter-asan.XXXXXX)}
@@ -43,8 +46,10 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard |
 echo "asan: configure and build ($SAN)"
 (
 	cd "$src" &&
+	gcc -c -O1 -Wall -Wextra -Werror "$repo/tests/ci/sanhook.c" -o "$dir/sanhook.o" &&
 	autoreconf -fi >"$dir/autoreconf.log" 2>&1 &&
-	./configure CC=gcc CFLAGS="-O1 -g $SAN" LDFLAGS="$SAN" >"$dir/configure.log" 2>&1 &&
+	./configure CC=gcc CFLAGS="-O1 -g $SAN" LDFLAGS="$SAN -rdynamic" LIBS="$dir/sanhook.o" \
+		>"$dir/configure.log" 2>&1 &&
 	make -j2 >"$dir/build.log" 2>&1 &&
 	make -j2 check TESTS= >>"$dir/build.log" 2>&1
 ) || {
@@ -57,7 +62,8 @@ echo "asan: configure and build ($SAN)"
 # abort_on_error: a report ends the process with SIGABRT, never a clean exit;
 # detect_leaks: leaks are reports too (suppressions: tests/ci/lsan.supp).
 export ASAN_OPTIONS="abort_on_error=1:halt_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$reports/asan"
-export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+export SANHOOK_DIR="$reports"
 export LSAN_OPTIONS="suppressions=$repo/tests/ci/lsan.supp:print_suppressions=0"
 # the RFC 7208 suite lives next to the real checkout, not next to the copy
 suite="$repo/../shared/conformance/spf/rfc7208-tests.yml"
@@ -73,20 +79,19 @@ if [ "$status" != 0 ]; then
 	tail -80 "$src/test-suite.log" 2>/dev/null
 fi
 
-# every report file, whoever wrote it
-nreports=$(find "$reports" -type f | wc -l)
+# one SUMMARY line per report; plus any log_path file of a process that
+# wrote no summary (LSan's fatal errors, e.g. under ptrace, print none)
+nreports=$(cat "$reports"/summary.* 2>/dev/null | grep -c '^SUMMARY:')
+for r in "$reports"/asan.*; do
+	[ -f "$r" ] && [ ! -f "$reports/summary.${r##*.}" ] && nreports=$((nreports + 1))
+done
 if [ "$nreports" -gt 0 ]; then
-	echo "asan: $nreports sanitizer report(s):"
-	# the first few in full, then one SUMMARY line each
-	n=0
-	for r in "$reports"/*; do
-		n=$((n + 1))
-		if [ "$n" -le 5 ]; then
-			echo "=== $r"
-			head -60 "$r"
-		else
-			echo "=== $r: $(grep -m1 '^SUMMARY:' "$r")"
-		fi
+	echo "asan: $nreports sanitizer report(s); their summaries (count, line):"
+	cat "$reports"/summary.* 2>/dev/null | sort | uniq -c | sort -rn | head -40
+	# the first few ASan/LSan reports in full (UBSan's went to the test's stderr)
+	for r in $(ls "$reports"/asan.* 2>/dev/null | head -5); do
+		echo "=== $r"
+		head -60 "$r"
 	done
 fi
 echo "asan: sanitizer reports: $nreports"
