@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define AUTHRES_MAX_VALUE 256
+#define AUTHRES_MAX_ID 256
 #define AUTHRES_MAX_COMMENT 200
 #define AUTHRES_FOLD_WIDTH 78
 
@@ -31,7 +31,7 @@ authres_begin(struct authres *ar, const char *authserv_id)
 {
 	buf_init(&ar->text);
 	ar->has_result = false;
-	authres_sanitize(&ar->text, authserv_id, AUTHRES_MAX_VALUE);
+	authres_sanitize(&ar->text, authserv_id, AUTHRES_MAX_ID);
 }
 
 static void
@@ -75,19 +75,22 @@ is_plain_value(const char *v)
 	return true;
 }
 
-/* authres_prop - " ptype.property=value", quoted when it must be */
+/* authres_prop - " ptype.property=value", quoted when it must be; a value
+ * over AUTHRES_MAX_VALUE is left out, since a shortened one names something else */
 void
 authres_prop(struct authres *ar, const char *ptype_property, const char *value)
 {
 	size_t n = strlen(value);
 
+	if (n > AUTHRES_MAX_VALUE)
+		return;
 	buf_printf(&ar->text, " %s=", ptype_property);
-	if (is_plain_value(value) && n <= AUTHRES_MAX_VALUE) {
+	if (is_plain_value(value)) {
 		buf_adds(&ar->text, value);
 		return;
 	}
 	buf_addc(&ar->text, '"');
-	for (size_t i = 0; i < n && i < AUTHRES_MAX_VALUE; i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)value[i];
 		if (c == '"' || c == '\\')
 			buf_addc(&ar->text, '\\');
@@ -103,6 +106,23 @@ authres_finish(struct authres *ar)
 	if (!ar->has_result)
 		buf_adds(&ar->text, "; none");
 	return buf_steal(&ar->text);
+}
+
+/* authres_mark - the length of the value built so far */
+size_t
+authres_mark(const struct authres *ar)
+{
+	return ar->text.len;
+}
+
+/* authres_rollback - drop what was added after mark */
+void
+authres_rollback(struct authres *ar, size_t mark)
+{
+	if (mark < ar->text.len) {
+		ar->text.len = mark;
+		ar->text.data[mark] = '\0';
+	}
 }
 
 /* skip_cfws - white space and (nested) comments */
@@ -139,13 +159,16 @@ authres_id_of(const char *value, char *out, size_t size)
 		for (p++; *p && *p != '"'; p++) {
 			if (*p == '\\' && p[1])
 				p++;
-			if (n + 1 < size)
-				out[n++] = *p;
+			if (n + 1 == size)
+				return out[0] = '\0', false;	/* too long: not shortened */
+			out[n++] = *p;
 		}
 	} else {
-		for (; *p && *p != ';' && *p != '(' && !isspace((unsigned char)*p); p++)
-			if (n + 1 < size)
-				out[n++] = *p;
+		for (; *p && *p != ';' && *p != '(' && !isspace((unsigned char)*p); p++) {
+			if (n + 1 == size)
+				return out[0] = '\0', false;
+			out[n++] = *p;
+		}
 	}
 	out[n] = '\0';
 	return n > 0;

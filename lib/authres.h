@@ -13,6 +13,14 @@
 #include <stddef.h>
 #include "buf.h"
 
+/* Our field stays under this whatever the conf says: libmilter sends at most
+ * 64 KiB per packet, and a header that cannot be sent is no header at all. */
+#define AUTHRES_MAX_FIELD 32768
+/* Room kept for what follows the DKIM results (dmarc=, the count comment). */
+#define AUTHRES_FIELD_RESERVE 4096
+/* A property value longer than this is left out rather than shortened. */
+#define AUTHRES_MAX_VALUE 1024
+
 struct authres {
 	struct buf text;	/* the header value, without "Authentication-Results: " */
 	bool has_result;
@@ -23,6 +31,9 @@ void authres_add(struct authres *ar, const char *method, const char *result,
 		 const char *comment);
 void authres_prop(struct authres *ar, const char *ptype_property, const char *value);
 char *authres_finish(struct authres *ar);
+/* the length so far, and going back to it (to rewrite the last result) */
+size_t authres_mark(const struct authres *ar);
+void authres_rollback(struct authres *ar, size_t mark);
 
 /* fold at "; " (LF + TAB) so no line passes 78 columns, for the MTA */
 char *authres_fold(const char *name, const char *value);

@@ -56,6 +56,7 @@ static const struct config_key config_keys[] = {
 	{ "TempFailOnDNSError",	CT_BOOL,	OFF(tempfail_on_dns_error), 0, 0, NULL },
 	{ "DKIMMinKeyBits",	CT_INT,		OFF(dkim_min_key_bits),	512, 16384, NULL },
 	{ "DKIMMaxSignatures",	CT_INT,		OFF(dkim_max_signatures), 1, 1000, NULL },
+	{ "MaxHeaderBytes",	CT_INT,		OFF(max_header_bytes),	102400, 67108864, NULL },
 	{ "DKIMClockSkew",	CT_INT,		OFF(dkim_clock_skew),	0, 86400, NULL },
 	{ "DMARCMode",		CT_CHOICE,	OFF(dmarc_mode),	0, 0, dmarc_modes },
 	{ "PublicSuffixList",	CT_STRING,	OFF(psl_file),		0, 0, NULL },
@@ -110,6 +111,7 @@ config_defaults(struct config *cfg)
 	cfg->tempfail_on_dns_error = false;
 	cfg->dkim_min_key_bits = 1024;
 	cfg->dkim_max_signatures = 10;
+	cfg->max_header_bytes = CONFIG_DEFAULT_MAX_HEADER_BYTES;
 	cfg->dkim_clock_skew = 300;
 	cfg->psl_file = xstrdup("/usr/share/publicsuffix/public_suffix_list.dat");
 	cfg->dmarc_enforce = true;

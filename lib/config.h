@@ -26,6 +26,9 @@ struct dmarc_override {
 	enum override_action action;
 };
 
+/* 1 MiB: ten From fields at Postfix's header_size_limit (102,400) still fit. */
+#define CONFIG_DEFAULT_MAX_HEADER_BYTES 1048576
+
 struct config {
 	char *socket_spec;		/* libmilter spec: inet:port@host, inet6:, unix:/path */
 	char *authserv_id;		/* our A-R authserv-id */
@@ -43,6 +46,7 @@ struct config {
 	bool tempfail_on_dns_error;	/* 451 when a check ends in temperror */
 	int dkim_min_key_bits;		/* RSA keys below this never pass */
 	int dkim_max_signatures;	/* signatures evaluated per message */
+	int max_header_bytes;		/* header section read per message; past it: permerror */
 	int dkim_clock_skew;		/* seconds of slack for t= and x= */
 	int dmarc_mode;			/* enum dmarc_mode */
 	char *psl_file;			/* RFC 7489 mode's public suffix list */

@@ -5,6 +5,8 @@
 #include "dmarc.h"
 
 #include <libpsl.h>
+#include <stdint.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ struct walk {
 	struct walk_entry found[DMARC_MAX_WALK];
 	size_t n_found;
 	bool tempfail;
+	struct buf note;	/* the first record read with a problem, and what it was */
 };
 
 static const char *const result_names[] = { "none", "pass", "fail", "temperror", "permerror" };
@@ -70,9 +73,11 @@ dmarc_ctx_free(struct dmarc_ctx *ctx)
 	ctx->psl = NULL;
 }
 
-/* lookup_record - the one DMARC record at _dmarc.domain: 1 found, 0 none, -1 DNS trouble */
+/* lookup_record - the one DMARC record at _dmarc.domain: 1 found, 0 none, -1 DNS
+ * trouble; a record that is unusable or read differently is told in note */
 static int
-lookup_record(const struct dmarc_ctx *ctx, const char *domain, struct dmarc_record *rec)
+lookup_record(const struct dmarc_ctx *ctx, const char *domain, struct dmarc_record *rec,
+	      struct buf *note)
 {
 	struct dns_result res;
 	struct buf name, why;
@@ -97,6 +102,10 @@ lookup_record(const struct dmarc_ctx *ctx, const char *domain, struct dmarc_reco
 	buf_init(&why);
 	if (count == 1 && dmarc_record_parse(strings[which], ctx->mode, rec, &why))
 		found = 1;
+	if (count > 1)
+		buf_adds(&why, "several DMARC records");
+	if (why.len && note->len == 0)
+		buf_printf(note, "_dmarc.%s: %s", domain, why.data);
 	buf_free(&why);
 	dns_strings_free(strings, n);
 	dns_result_free(&res);
@@ -113,7 +122,7 @@ count_labels(const char *d)
 	return n;
 }
 
-/* drop_labels - the suffix of d with keep labels */
+/* keep_labels - the suffix of d made of its last keep labels */
 static const char *
 keep_labels(const char *d, size_t keep)
 {
@@ -132,6 +141,7 @@ walk_free(struct walk *w)
 	for (size_t i = 0; i < w->n_found; i++)
 		free(w->found[i].domain);
 	w->n_found = 0;
+	buf_free(&w->note);
 }
 
 /* tree_walk - RFC 9989 4.10: the author domain, then up from at most 7 labels */
@@ -142,9 +152,10 @@ tree_walk(const struct dmarc_ctx *ctx, const char *start, struct walk *w)
 	size_t labels = count_labels(start);
 
 	memset(w, 0, sizeof(*w));
+	buf_init(&w->note);
 	for (int q = 0; q < DMARC_MAX_WALK && target; q++) {
 		struct dmarc_record rec;
-		int r = lookup_record(ctx, target, &rec);
+		int r = lookup_record(ctx, target, &rec, &w->note);
 		if (r < 0) {
 			w->tempfail = true;
 			return;
@@ -264,15 +275,19 @@ discover(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *
 	struct walk w;
 
 	if (ctx->mode == DMARC_MODE_RFC7489) {
+		struct buf note;
+		buf_init(&note);
 		out->org_domain = psl_org_domain(ctx, author);
-		int r = lookup_record(ctx, author, &rec);
+		int r = lookup_record(ctx, author, &rec, &note);
 		if (r == 0 && strcasecmp(out->org_domain, author) != 0) {
-			r = lookup_record(ctx, out->org_domain, &rec);
+			r = lookup_record(ctx, out->org_domain, &rec, &note);
 			if (r > 0)
 				out->policy_domain = xstrdup(out->org_domain);
 		} else if (r > 0) {
 			out->policy_domain = xstrdup(author);
 		}
+		out->record_note = note.len ? buf_steal(&note) : NULL;
+		buf_free(&note);
 		if (r < 0)
 			return false;
 		out->have_record = r > 0;
@@ -285,6 +300,7 @@ discover(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *
 		return false;
 	}
 	out->org_domain = walk_org_domain(author, &w);
+	out->record_note = w.note.len ? buf_steal(&w.note) : NULL;
 	if (w.n_found > 0) {
 		out->have_record = true;
 		out->rec = w.found[0].rec;
@@ -341,7 +357,21 @@ describe(struct dmarc_outcome *out, const char *author)
 		   ? dmarc_policy_name(out->disposition) : "none");
 	if (out->policy_domain && strcasecmp(out->policy_domain, author) != 0)
 		buf_printf(&b, " policy from %s", out->policy_domain);
+	if (out->record_note)
+		buf_printf(&b, "; %s", out->record_note);
 	out->reason = buf_steal(&b);
+}
+
+/* pct_sampled - true for pct% of messages (RFC 7489 6.6.4), drawn from the
+ * kernel's generator: an unseeded random() gives every process the same run */
+static bool
+pct_sampled(int pct)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return true;	/* no randomness: apply the policy, the owner's stated wish */
+	return (int)(r % 100) < pct;
 }
 
 /* dmarc_evaluate - the result and the disposition the domain owner asks for */
@@ -361,8 +391,13 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
 		return;
 	}
 	if (!out->have_record) {
+		struct buf b;
+		buf_init(&b);
+		buf_adds(&b, "no DMARC record");
+		if (out->record_note)
+			buf_printf(&b, "; %s", out->record_note);
 		out->result = DMARC_NONE;
-		out->reason = xstrdup("no DMARC record");
+		out->reason = buf_steal(&b);
 		return;
 	}
 	requested_policy(ctx, author, out);
@@ -389,7 +424,7 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
 		out->disposition = out->requested;
 		if (out->rec.testing)
 			out->disposition = dmarc_policy_weaker(out->disposition);
-		if (ctx->mode == DMARC_MODE_RFC7489 && out->rec.pct < 100 && random() % 100 >= out->rec.pct)
+		if (ctx->mode == DMARC_MODE_RFC7489 && out->rec.pct < 100 && !pct_sampled(out->rec.pct))
 			out->disposition = dmarc_policy_weaker(out->disposition);
 	}
 	describe(out, author);
@@ -401,6 +436,7 @@ dmarc_outcome_free(struct dmarc_outcome *out)
 {
 	free(out->policy_domain);
 	free(out->org_domain);
+	free(out->record_note);
 	free(out->reason);
 	memset(out, 0, sizeof(*out));
 }

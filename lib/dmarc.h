@@ -54,6 +54,7 @@ struct dmarc_outcome {
 	const char *requested_from;	/* "p", "sp" or "np" */
 	enum dmarc_policy disposition;	/* after t=y / pct: what the owner asks for */
 	bool spf_aligned, dkim_aligned;
+	char *record_note;		/* a record that was unusable or read differently, or NULL */
 	char *reason;			/* comment text */
 };
 

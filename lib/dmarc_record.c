@@ -1,10 +1,12 @@
 /*
  * dmarc_record - parse a DMARC TXT record (RFC 9989 section 4.7, RFC 7489 6.3).
  *
- * v=DMARC1 must come first; unknown tags are ignored; a bad value of a known
- * tag other than p is ignored too (the default stands). An invalid or missing
- * p makes the record p=none when it names a valid rua, as both RFCs say;
- * otherwise the record is unusable.
+ * v=DMARC1 must come first; unknown tags are ignored; a bad value of an
+ * optional tag (adkim, aspf, t, psd, pct) is ignored too (the default stands).
+ * An invalid p, sp or np, or a missing p in RFC 7489 mode, makes the record a
+ * bare p=none when it names a valid rua (RFC 9989 4.7 and 4.10, RFC 7489
+ * 6.6.3); otherwise the record is unusable. Every tag is read: the record's
+ * size is bounded by the DNS message, and the parse is linear in it.
  */
 #include "dmarc.h"
 
@@ -12,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define DMARC_MAX_TAGS 64
 
 /* dmarc_record_is_dmarc - starts with the v=DMARC1 tag */
 bool
@@ -86,19 +86,33 @@ trim(char *s)
 	return s;
 }
 
+/* What the tags of one record said about its policy tags. */
+struct record_scan {
+	bool p_seen, rua_ok;
+	const char *bad;	/* the first policy tag with an invalid value */
+};
+
+/* policy_tag - p, sp or np; an invalid value is remembered, not skipped */
+static void
+policy_tag(enum dmarc_policy *slot, const char *name, const char *value, struct record_scan *scan)
+{
+	*slot = parse_policy(value);
+	if (*slot == DMARC_POLICY_UNSET && scan->bad == NULL)
+		scan->bad = name[0] == 'p' ? "p" : name[0] == 's' ? "sp" : "np";
+}
+
 /* apply_tag - store one tag; unknown tags and bad values of optional tags are ignored */
 static void
 apply_tag(struct dmarc_record *rec, enum dmarc_mode mode, const char *name, const char *value,
-	  bool *p_seen, bool *p_bad, bool *rua_ok)
+	  struct record_scan *scan)
 {
 	if (strcmp(name, "p") == 0) {
-		*p_seen = true;
-		rec->p = parse_policy(value);
-		*p_bad = rec->p == DMARC_POLICY_UNSET;
+		scan->p_seen = true;
+		policy_tag(&rec->p, name, value, scan);
 	} else if (strcmp(name, "sp") == 0) {
-		rec->sp = parse_policy(value);
+		policy_tag(&rec->sp, name, value, scan);
 	} else if (strcmp(name, "np") == 0 && mode == DMARC_MODE_RFC9989) {
-		rec->np = parse_policy(value);
+		policy_tag(&rec->np, name, value, scan);
 	} else if (strcmp(name, "adkim") == 0 || strcmp(name, "aspf") == 0) {
 		bool *strict = name[1] == 'd' ? &rec->adkim_strict : &rec->aspf_strict;
 		if (strcasecmp(value, "s") == 0)
@@ -116,22 +130,30 @@ apply_tag(struct dmarc_record *rec, enum dmarc_mode mode, const char *name, cons
 		if (*value && *end == '\0' && n >= 0 && n <= 100)
 			rec->pct = (int)n;
 	} else if (strcmp(name, "rua") == 0) {
-		*rua_ok = rua_valid(value);
+		scan->rua_ok = rua_valid(value);
 	}
 }
 
-/* dmarc_record_parse - see the file comment */
+/* record_defaults - a record with every tag at its default */
+static void
+record_defaults(struct dmarc_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->psd = 'u';
+	rec->pct = 100;
+}
+
+/* dmarc_record_parse - see the file comment; why says what was wrong or
+ * read differently, also when the record is usable */
 bool
 dmarc_record_parse(const char *txt, enum dmarc_mode mode, struct dmarc_record *rec,
 		   struct buf *why)
 {
 	char *copy, *save = NULL, *tag;
-	bool p_seen = false, p_bad = false, rua_ok = false, first = true;
-	int n_tags = 0;
+	struct record_scan scan = { .bad = NULL };
+	bool first = true;
 
-	memset(rec, 0, sizeof(*rec));
-	rec->psd = 'u';
-	rec->pct = 100;
+	record_defaults(rec);
 	if (!dmarc_record_is_dmarc(txt)) {
 		buf_adds(why, "not a DMARC1 record");
 		return false;
@@ -143,20 +165,25 @@ dmarc_record_parse(const char *txt, enum dmarc_mode mode, struct dmarc_record *r
 			first = false;
 			continue;
 		}
-		if (++n_tags > DMARC_MAX_TAGS)
-			break;
 		if (eq == NULL)
 			continue;	/* "" between ";;" or junk: ignored */
 		*eq = '\0';
-		apply_tag(rec, mode, trim(tag), trim(eq + 1), &p_seen, &p_bad, &rua_ok);
+		apply_tag(rec, mode, trim(tag), trim(eq + 1), &scan);
 	}
 	free(copy);
-	if (p_bad || (!p_seen && mode == DMARC_MODE_RFC7489)) {
-		if (!rua_ok) {
-			buf_adds(why, p_bad ? "invalid p= and no valid rua=" : "no p= and no valid rua=");
+	if (!scan.p_seen && mode == DMARC_MODE_RFC7489 && scan.bad == NULL)
+		scan.bad = "p";
+	if (scan.bad) {
+		bool missing = strcmp(scan.bad, "p") == 0 && !scan.p_seen;
+		buf_printf(why, "%s %s=", missing ? "no" : "invalid", scan.bad);
+		if (!scan.rua_ok) {
+			buf_adds(why, " and no valid rua=");
 			return false;
 		}
+		buf_adds(why, " with a valid rua=: read as p=none");
+		record_defaults(rec);
 		rec->p = DMARC_POLICY_NONE;
+		return true;
 	}
 	if (rec->p == DMARC_POLICY_UNSET)
 		rec->p = DMARC_POLICY_NONE;	/* RFC 9989: a record without p= is p=none */

@@ -34,17 +34,18 @@ is_atext(unsigned char c)
 	return isalnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL);
 }
 
-/* skip_comment - past a (nested) comment starting at p, or NULL if unterminated */
+/* skip_comment - past a (nested) comment starting at p, or NULL with *why */
 static const char *
-skip_comment(const char *p)
+skip_comment(const char *p, const char **why)
 {
 	int depth = 0;
 
+	*why = "unterminated comment";
 	for (; *p; p++) {
 		if (*p == '\\' && p[1])
 			p++;
 		else if (*p == '(' && ++depth > FROMADDR_MAX_COMMENT_DEPTH)
-			return NULL;
+			return *why = "comments nested too deep", NULL;
 		else if (*p == ')' && --depth == 0)
 			return p + 1;
 	}
@@ -73,8 +74,8 @@ lex(struct lexer *lx, const char *p)
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
 			p++;
 		} else if (c == '(') {
-			if ((p = skip_comment(p)) == NULL)
-				return lx->error = "unterminated comment", false;
+			if ((p = skip_comment(p, &lx->error)) == NULL)
+				return false;
 		} else if (c == '"') {
 			for (p++; *p && *p != '"'; p++)
 				if (*p == '\\' && p[1])

@@ -2,16 +2,24 @@
  * metrics - counters and their Prometheus text rendering.
  */
 #include "metrics.h"
+#include "dkimv.h"
+#include "dmarc.h"
+#include "spf.h"
+#include "verdict.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
 
-static const char *const spf_names[] = { "none", "neutral", "pass", "fail", "softfail",
-					 "temperror", "permerror" };
-static const char *const dkim_names[] = { "none", "pass", "fail", "neutral", "policy",
-					  "temperror", "permerror" };
-static const char *const dmarc_names[] = { "none", "pass", "fail", "temperror", "permerror" };
-static const char *const action_names[] = { "accept", "reject", "quarantine", "tempfail" };
+/* The result names come from the modules that own them; these are their counts. */
+#define N_SPF (SPF_PERMERROR + 1)
+#define N_DKIM (DKIMV_PERMERROR + 1)
+#define N_DMARC (DMARC_PERMERROR + 1)
+
+static const char *spf_name(int r) { return spf_result_name((enum spf_result)r); }
+static const char *dkim_name(int r) { return dkimv_result_name((enum dkimv_result)r); }
+static const char *dmarc_name(int r) { return dmarc_result_name((enum dmarc_result)r); }
+static const char *action_name(int a) { return verdict_action_name((enum verdict_action)a); }
+
 static const char *const dns_names[] = { "authmilter_dns_queries_total",
 					 "authmilter_dns_cache_hits_total",
 					 "authmilter_dns_timeouts_total",
@@ -20,7 +28,8 @@ static const double latency_bounds[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 					  1, 2.5, 5, 10, 30 };
 #define N_BOUNDS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
 
-static atomic_ulong spf_count[7], dkim_count[7], dmarc_count[5], action_count[4];
+static atomic_ulong spf_count[N_SPF], dkim_count[N_DKIM], dmarc_count[N_DMARC];
+static atomic_ulong action_count[ACTION_N];
 static atomic_ulong dns_count[METRICS_DNS_N];
 static atomic_long in_flight;
 static atomic_ulong reloads[2];
@@ -29,10 +38,10 @@ static atomic_ulong latency_micros, latency_n;
 
 #define BUMP(array, i, n) do { if ((unsigned)(i) < (n)) atomic_fetch_add(&(array)[i], 1); } while (0)
 
-void metrics_spf(int r) { BUMP(spf_count, r, 7); }
-void metrics_dkim(int r) { BUMP(dkim_count, r, 7); }
-void metrics_dmarc(int r) { BUMP(dmarc_count, r, 5); }
-void metrics_action(int a) { BUMP(action_count, a, 4); }
+void metrics_spf(int r) { BUMP(spf_count, r, N_SPF); }
+void metrics_dkim(int r) { BUMP(dkim_count, r, N_DKIM); }
+void metrics_dmarc(int r) { BUMP(dmarc_count, r, N_DMARC); }
+void metrics_action(int a) { BUMP(action_count, a, ACTION_N); }
 void metrics_dns(enum metrics_dns what) { BUMP(dns_count, what, METRICS_DNS_N); }
 void metrics_in_flight(int delta) { atomic_fetch_add(&in_flight, delta); }
 void metrics_reload(int ok) { BUMP(reloads, ok ? 0 : 1, 2); }
@@ -52,11 +61,12 @@ metrics_latency(double seconds)
 
 static void
 render_family(struct buf *out, const char *name, const char *help, const char *label,
-	      const char *const *values, atomic_ulong *counts, size_t n)
+	      const char *(*value_name)(int), atomic_ulong *counts, int n)
 {
 	buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (size_t i = 0; i < n; i++)
-		buf_printf(out, "%s{%s=\"%s\"} %lu\n", name, label, values[i], atomic_load(&counts[i]));
+	for (int i = 0; i < n; i++)
+		buf_printf(out, "%s{%s=\"%s\"} %lu\n", name, label, value_name(i),
+			   atomic_load(&counts[i]));
 }
 
 /* metrics_render - Prometheus text exposition */
@@ -64,13 +74,13 @@ void
 metrics_render(struct buf *out)
 {
 	render_family(out, "authmilter_spf_results_total", "SPF results of the MAIL FROM identity.",
-		      "result", spf_names, spf_count, 7);
+		      "result", spf_name, spf_count, N_SPF);
 	render_family(out, "authmilter_dkim_results_total", "DKIM results, one per signature.",
-		      "result", dkim_names, dkim_count, 7);
+		      "result", dkim_name, dkim_count, N_DKIM);
 	render_family(out, "authmilter_dmarc_results_total", "DMARC results.", "result",
-		      dmarc_names, dmarc_count, 5);
+		      dmarc_name, dmarc_count, N_DMARC);
 	render_family(out, "authmilter_actions_total", "Verdicts given to the MTA.", "action",
-		      action_names, action_count, 4);
+		      action_name, action_count, ACTION_N);
 	for (size_t i = 0; i < METRICS_DNS_N; i++)
 		buf_printf(out, "# TYPE %s counter\n%s %lu\n", dns_names[i], dns_names[i],
 			   atomic_load(&dns_count[i]));

@@ -29,45 +29,46 @@ set_reply(struct verdict *v, enum verdict_action action, const char *code, const
 }
 
 static void
-note(struct dmarc_eval *ev, const char *text)
+note(struct verdict *v, const char *text)
 {
-	if (ev->notes.len)
-		buf_adds(&ev->notes, "; ");
-	buf_adds(&ev->notes, text);
+	if (v->dmarc_notes.len)
+		buf_adds(&v->dmarc_notes, "; ");
+	buf_adds(&v->dmarc_notes, text);
 }
 
 /* dmarc_applied - the disposition after local policy, with a note for each change */
 static enum dmarc_policy
-dmarc_applied(const struct policy_input *in, struct dmarc_eval *ev)
+dmarc_applied(const struct policy_input *in, struct verdict *v)
 {
+	const struct dmarc_eval *ev = in->dmarc;
 	const struct config *cfg = in->cfg;
 	enum dmarc_policy p = ev->out.disposition;
 	const struct dmarc_override *ov = ev->from_domain ? config_find_override(cfg, ev->from_domain) : NULL;
 
 	if (ov && ov->action == OVERRIDE_FORCE_REJECT) {
-		note(ev, "local override force-reject");
+		note(v, "local override force-reject");
 		return DMARC_POLICY_REJECT;
 	}
 	if (p == DMARC_POLICY_NONE)
 		return p;
 	if (ov && ov->action == OVERRIDE_ALWAYS_PASS) {
-		note(ev, "local override always-pass");
+		note(v, "local override always-pass");
 		return DMARC_POLICY_NONE;
 	}
 	if (ov && ov->action == OVERRIDE_NEVER_REJECT && p == DMARC_POLICY_REJECT) {
-		note(ev, "local override never-reject");
+		note(v, "local override never-reject");
 		p = DMARC_POLICY_QUARANTINE;
 	}
 	if (in->exempt) {
-		note(ev, in->exempt);
+		note(v, in->exempt);
 		return DMARC_POLICY_NONE;
 	}
 	if (!cfg->dmarc_enforce) {
-		note(ev, "monitor mode");
+		note(v, "monitor mode");
 		return DMARC_POLICY_NONE;
 	}
 	if (in->mailing_list && p == DMARC_POLICY_REJECT && cfg->dmarc_list_action != LIST_REJECT) {
-		note(ev, cfg->dmarc_list_action == LIST_QUARANTINE ? "mailing list: quarantine"
+		note(v, cfg->dmarc_list_action == LIST_QUARANTINE ? "mailing list: quarantine"
 								   : "mailing list: accept");
 		p = cfg->dmarc_list_action == LIST_QUARANTINE ? DMARC_POLICY_QUARANTINE
 							      : DMARC_POLICY_NONE;
@@ -97,23 +98,24 @@ reject_text(const char *tmpl, const char *domain)
 static bool
 decide_dmarc(const struct policy_input *in, struct verdict *v)
 {
-	struct dmarc_eval *ev = in->dmarc;
+	const struct dmarc_eval *ev = in->dmarc;
 
 	if (ev == NULL || !ev->evaluated)
 		return false;
-	ev->applied = DMARC_POLICY_NONE;
-	/* A missing From is reported, not rejected: there is no domain to spoof. */
-	if (ev->from_problem && !ev->no_from && in->cfg->dmarc_multi_from == MULTI_FROM_REJECT
+	v->dmarc_applied = DMARC_POLICY_NONE;
+	/* A missing From is reported, not rejected: there is no domain to spoof.
+	 * One that cannot be read has no strictest outcome but a reject. */
+	if (ev->from_problem && !ev->no_from && in->cfg->dmarc_multi_from != MULTI_FROM_IGNORE
 	    && !in->exempt) {
-		ev->applied = DMARC_POLICY_REJECT;
+		v->dmarc_applied = DMARC_POLICY_REJECT;
 		set_reply(v, ACTION_REJECT, "550", "5.7.1", "Rejected: unusable From header field",
 			  ev->from_problem);
 		return true;
 	}
 	if (ev->out.result != DMARC_FAIL)
 		return false;
-	ev->applied = dmarc_applied(in, ev);
-	if (ev->applied == DMARC_POLICY_REJECT) {
+	v->dmarc_applied = dmarc_applied(in, v);
+	if (v->dmarc_applied == DMARC_POLICY_REJECT) {
 		char *text = reject_text(in->cfg->dmarc_reject_text, ev->from_domain);
 		set_reply(v, ACTION_REJECT, "550", "5.7.1", text, NULL);
 		free(text);
@@ -143,13 +145,15 @@ dns_trouble(const struct policy_input *in)
 	    || (in->dmarc && in->dmarc->evaluated && in->dmarc->out.result == DMARC_TEMPERROR);
 }
 
-/* policy_decide - fill v's action and reply */
+/* policy_decide - fill v's action, reply and DMARC decisions */
 void
 policy_decide(const struct policy_input *in, struct verdict *v)
 {
 	const struct spf_outcome *spf = in->spf;
 
 	v->action = ACTION_ACCEPT;
+	v->dmarc_applied = DMARC_POLICY_UNSET;
+	buf_init(&v->dmarc_notes);
 	if (decide_dmarc(in, v))
 		return;
 	if (spf && spf->result == SPF_FAIL && in->cfg->spf_reject_fail) {
@@ -167,7 +171,7 @@ policy_decide(const struct policy_input *in, struct verdict *v)
 			  spf && spf->result == SPF_TEMPERROR ? spf->reason : NULL);
 		return;
 	}
-	if (in->dmarc && in->dmarc->applied == DMARC_POLICY_QUARANTINE) {
+	if (in->dmarc && v->dmarc_applied == DMARC_POLICY_QUARANTINE) {
 		if (in->cfg->dmarc_quarantine == QUARANTINE_HOLD) {
 			struct buf why;
 			buf_init(&why);
@@ -176,7 +180,27 @@ policy_decide(const struct policy_input *in, struct verdict *v)
 			set_reply(v, ACTION_QUARANTINE, NULL, NULL, why.data, NULL);
 			buf_free(&why);
 		} else {
-			note(in->dmarc, "quarantine by header only");
+			note(v, "quarantine by header only");
 		}
 	}
+}
+
+/* verdict_free - release */
+void
+verdict_free(struct verdict *v)
+{
+	free(v->auth_results);
+	free(v->reply_text);
+	free(v->delete_ar);
+	free(v->summary);
+	buf_free(&v->dmarc_notes);
+	memset(v, 0, sizeof(*v));
+}
+
+/* verdict_action_name - accept, reject, quarantine or tempfail */
+const char *
+verdict_action_name(enum verdict_action a)
+{
+	static const char *const names[ACTION_N] = { "accept", "reject", "quarantine", "tempfail" };
+	return names[a];
 }

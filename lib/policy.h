@@ -11,30 +11,19 @@
 #include "config.h"
 #include "dkimv.h"
 #include "dmarc.h"
-#include "session.h"
 #include "spf.h"
-
-/* What the DMARC step of a message came to. */
-struct dmarc_eval {
-	bool evaluated;			/* a dmarc= result goes into the header */
-	struct dmarc_outcome out;
-	char *from_domain;		/* header.from, NULL if unknown */
-	const char *from_problem;	/* static: no From, malformed, several domains */
-	bool no_from;			/* the problem is a missing From: stamped, not rejected */
-	bool several_domains;
-	enum dmarc_policy applied;	/* what we did about a fail */
-	struct buf notes;		/* local decisions, "; "-separated */
-};
+#include "verdict.h"
 
 struct policy_input {
 	const struct config *cfg;
 	const struct spf_outcome *spf;	/* MAIL FROM identity; NULL if not run */
 	const struct dkimv_outcome *dkim;
-	struct dmarc_eval *dmarc;
+	const struct dmarc_eval *dmarc;
 	const char *exempt;		/* why the client is not DMARC-enforced, or NULL */
 	bool mailing_list;		/* List-Id present */
 };
 
+/* policy_decide - v's action, reply and DMARC decisions; the input is not changed */
 void policy_decide(const struct policy_input *in, struct verdict *v);
 
 #endif

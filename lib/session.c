@@ -25,6 +25,9 @@
 
 
 #define SESSION_MAX_FROM 8	/* From fields kept; more are counted, and are a problem */
+/* What one header field costs in the MaxHeaderBytes budget besides its name
+ * and value ("name: value\r\n"), so a flood of empty fields is bounded too. */
+#define SESSION_FIELD_OVERHEAD 4
 
 struct session {
 	struct runtime_slot *slot;
@@ -48,6 +51,11 @@ struct session {
 	char *auth_user;		/* SMTP AUTH name, NULL if none */
 	char *from_values[SESSION_MAX_FROM];
 	size_t n_from;			/* From fields seen (may exceed what we keep) */
+	const char *from_unreadable;	/* a From field we could not read whole, and why */
+	size_t header_bytes;		/* charged to MaxHeaderBytes so far */
+	bool budget_spent;		/* a field did not fit: none after it is read */
+	const char *headers_unread;	/* why a header field was not passed on to DKIM */
+	size_t n_dkim_fields;		/* DKIM-Signature fields seen, read or not */
 	bool has_list_id;
 	struct timespec started;	/* MAIL FROM, for the latency histogram */
 	size_t n_ar_seen;
@@ -81,6 +89,11 @@ message_reset(struct session *s)
 	for (size_t i = 0; i < s->n_from && i < SESSION_MAX_FROM; i++)
 		free(s->from_values[i]);
 	s->n_from = 0;
+	s->from_unreadable = NULL;
+	s->header_bytes = 0;
+	s->budget_spent = false;
+	s->headers_unread = NULL;
+	s->n_dkim_fields = 0;
 	s->has_list_id = false;
 	if (s->rt)
 		metrics_in_flight(-1);
@@ -105,16 +118,6 @@ session_free(struct session *s)
 	free(s);
 }
 
-static char *
-dup_clean(const char *text, size_t max)
-{
-	struct buf b;
-
-	buf_init(&b);
-	buf_add(&b, text, strnlen(text, max));
-	return buf_steal(&b);
-}
-
 /* session_connect - the client's address (text) and its name, if known */
 void
 session_connect(struct session *s, const char *client_ip, const char *client_name)
@@ -122,7 +125,7 @@ session_connect(struct session *s, const char *client_ip, const char *client_nam
 	free(s->client_ip);
 	free(s->client_name);
 	s->client_ip = xstrdup(client_ip ? client_ip : "");
-	s->client_name = client_name ? dup_clean(client_name, 255) : NULL;
+	s->client_name = client_name ? xstrdup(client_name) : NULL;
 	s->ip_ok = client_ip && ipaddr_parse(client_ip, &s->ip);
 }
 
@@ -132,7 +135,7 @@ session_set_auth(struct session *s, const char *user)
 {
 	free(s->auth_user);
 	/* An empty {auth_authen} is no login (OpenDMARC 1.4.2 got this wrong). */
-	s->auth_user = user && *user ? dup_clean(user, 256) : NULL;
+	s->auth_user = user && *user ? xstrdup(user) : NULL;
 }
 
 /* session_helo - the HELO/EHLO argument (a later one replaces it) */
@@ -140,8 +143,8 @@ void
 session_helo(struct session *s, const char *helo)
 {
 	free(s->helo);
-	/* An overlong HELO is no domain; keep enough to show in the header. */
-	s->helo = dup_clean(helo ? helo : "", 512);
+	/* Kept whole: an overlong HELO is no domain, and SPF says so (none). */
+	s->helo = xstrdup(helo ? helo : "");
 	spf_outcome_free(&s->spf_helo);
 	s->spf_helo_done = false;
 }
@@ -167,7 +170,8 @@ session_unbracket(const char *path)
 			p = colon + 1;
 		}
 	}
-	return xstrndup(p, n > 1024 ? 1024 : n);
+	/* Kept whole: a shortened path would be another sender (the MTA bounds it). */
+	return xstrndup(p, n);
 }
 
 static void
@@ -212,27 +216,53 @@ session_mail_from(struct session *s, const char *address)
 	s->dkim = dkimv_begin(&s->rt->dkim);
 }
 
-/* session_header - one header field; value is everything after the colon,
- * leading white space and folding line breaks included */
-void
-session_header(struct session *s, const char *name, const char *value)
+/* name_is - a field name equals want, case-insensitively; white space before
+ * the colon (RFC 5322 obsolete syntax) does not make it another field, or
+ * "From :" would be a second From that only mail clients see */
+static bool
+name_is(const char *name, const char *want)
 {
-	if (s->rt == NULL)
-		return;		/* no MAIL FROM: not a message we check */
-	if (s->dkim)
-		dkimv_header(s->dkim, name, value);
-	if (strcasecmp(name, "From") == 0) {
-		if (s->n_from < SESSION_MAX_FROM)
-			s->from_values[s->n_from] = dup_clean(value, 4096);
-		s->n_from++;
-		return;
+	size_t n = strlen(name);
+
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	return n == strlen(want) && strncasecmp(name, want, n) == 0;
+}
+
+/* charge_header - take a field from the MaxHeaderBytes budget; false once it is spent */
+static bool
+charge_header(struct session *s, size_t name_len, size_t value_len)
+{
+	size_t budget = (size_t)s->rt->cfg.max_header_bytes;
+	size_t cost = name_len + value_len + SESSION_FIELD_OVERHEAD;
+
+	if (!s->budget_spent && cost <= budget - s->header_bytes) {
+		s->header_bytes += cost;
+		return true;
 	}
-	if (strcasecmp(name, "List-Id") == 0) {
-		s->has_list_id = true;
-		return;
-	}
-	if (strcasecmp(name, "Authentication-Results") != 0)
-		return;
+	s->budget_spent = true;
+	if (s->headers_unread == NULL)
+		s->headers_unread = "header section over MaxHeaderBytes";
+	return false;
+}
+
+/* note_from - keep a From value whole, or say why it cannot be read */
+static void
+note_from(struct session *s, const char *value, size_t len, bool readable)
+{
+	if (!readable && s->from_unreadable == NULL)
+		s->from_unreadable = "From field over MaxHeaderBytes";
+	else if (memchr(value, '\0', len) && s->from_unreadable == NULL)
+		s->from_unreadable = "NUL byte in From field";
+	else if (readable && s->n_from < SESSION_MAX_FROM)
+		s->from_values[s->n_from] = xstrndup(value, len);
+	s->n_from++;
+}
+
+/* note_authres - remember which Authentication-Results fields claim our id */
+static void
+note_authres(struct session *s, const char *value)
+{
 	s->n_ar_seen++;
 	if (!authres_is_ours(value, s->rt->cfg.authserv_id))
 		return;
@@ -241,6 +271,39 @@ session_header(struct session *s, const char *name, const char *value)
 		s->ar_ours = xrealloc(s->ar_ours, s->cap_ar_ours * sizeof(size_t));
 	}
 	s->ar_ours[s->n_ar_ours++] = s->n_ar_seen;
+}
+
+/* session_header_bytes - one header field as bytes: value is everything after
+ * the colon, leading white space and folding line breaks included, and may
+ * hold NUL bytes (which make the field unreadable, never shorter) */
+void
+session_header_bytes(struct session *s, const char *name, const char *value, size_t len)
+{
+	bool readable;
+
+	if (s->rt == NULL)
+		return;		/* no MAIL FROM: not a message we check */
+	readable = charge_header(s, strlen(name), len);
+	if (name_is(name, "DKIM-Signature"))
+		s->n_dkim_fields++;
+	if (readable && memchr(value, '\0', len) && s->headers_unread == NULL)
+		s->headers_unread = "NUL byte in a header field";
+	if (s->dkim && readable && s->headers_unread == NULL)
+		dkimv_header(s->dkim, name, value);
+	if (name_is(name, "From"))
+		note_from(s, value, len, readable);
+	else if (name_is(name, "List-Id"))
+		s->has_list_id = true;
+	else if (name_is(name, "Authentication-Results"))
+		/* Even past the budget: a forged field of ours is removed, whatever its size. */
+		note_authres(s, value);
+}
+
+/* session_header - a header field whose value is a C string (libmilter's) */
+void
+session_header(struct session *s, const char *name, const char *value)
+{
+	session_header_bytes(s, name, value, strlen(value));
 }
 
 /* session_eoh - end of headers */
@@ -278,7 +341,7 @@ void
 session_set_queue_id(struct session *s, const char *queue_id)
 {
 	free(s->queue_id);
-	s->queue_id = queue_id ? dup_clean(queue_id, 64) : NULL;
+	s->queue_id = queue_id ? xstrdup(queue_id) : NULL;
 }
 
 static void
@@ -288,39 +351,92 @@ add_spf(struct authres *ar, const struct spf_outcome *o, const char *prop, const
 	authres_prop(ar, prop, value);
 }
 
+/* add_dkim_sig - one signature's result; comment_extra ends its comment */
 static void
-add_dkim(struct authres *ar, const struct dkimv_outcome *dk)
+add_dkim_sig(struct authres *ar, const struct dkimv_outcome *dk, size_t i, const char *comment_extra)
 {
+	const struct dkimv_sig *sig = &dk->sigs[i];
+	struct buf comment, b;
+
+	buf_init(&comment);
+	buf_init(&b);
+	buf_adds(&comment, sig->reason ? sig->reason : "");
+	if (comment_extra)
+		buf_adds(&comment, comment_extra);
+	authres_add(ar, "dkim", dkimv_result_name(sig->result), comment.data);
+	authres_prop(ar, "header.d", sig->domain ? sig->domain : "");
+	if (sig->identity)
+		authres_prop(ar, "header.i", sig->identity);
+	authres_prop(ar, "header.s", sig->selector ? sig->selector : "");
+	if (sig->algorithm)
+		authres_prop(ar, "header.a", sig->algorithm);
+	if (sig->b) {
+		buf_add(&b, sig->b, dkimv_b_prefix_len(dk, i));
+		authres_prop(ar, "header.b", b.data);
+	}
+	buf_free(&comment);
+	buf_free(&b);
+}
+
+/* untold_comment - "; N more signatures not shown/not evaluated", or NULL */
+static char *
+untold_comment(size_t not_shown, size_t not_evaluated)
+{
+	struct buf b;
+
+	if (not_shown == 0 && not_evaluated == 0)
+		return NULL;
+	buf_init(&b);
+	if (not_shown)
+		buf_printf(&b, "; %zu more signatures not shown", not_shown);
+	if (not_evaluated)
+		buf_printf(&b, "; %zu more signatures not evaluated", not_evaluated);
+	return buf_steal(&b);
+}
+
+/* add_dkim - one result per signature while the field stays within
+ * AUTHRES_MAX_FIELD (libmilter cannot send more than 64 KiB); the rest are
+ * counted in the last shown result's comment, so our header is always written */
+static void
+add_dkim(struct authres *ar, const struct dkimv_outcome *dk, const char *unreadable)
+{
+	size_t shown = dk->n_sigs, mark = 0, prev_mark = 0;
+	char *extra;
+
 	if (!dk->signed_message) {
 		authres_add(ar, "dkim", "none", NULL);
 		return;
 	}
-	for (size_t i = 0; i < dk->n_sigs; i++) {
-		const struct dkimv_sig *sig = &dk->sigs[i];
-		struct buf comment, b;
+	if (dk->n_sigs == 0) {	/* every signature was past the header budget */
+		struct buf comment;
 		buf_init(&comment);
-		buf_init(&b);
-		buf_adds(&comment, sig->reason ? sig->reason : "");
-		if (i + 1 == dk->n_sigs && dk->n_not_evaluated)
-			buf_printf(&comment, "; %zu more signatures not evaluated", dk->n_not_evaluated);
-		authres_add(ar, "dkim", dkimv_result_name(sig->result), comment.data);
-		authres_prop(ar, "header.d", sig->domain);
-		if (sig->identity)
-			authres_prop(ar, "header.i", sig->identity);
-		authres_prop(ar, "header.s", sig->selector);
-		if (sig->algorithm)
-			authres_prop(ar, "header.a", sig->algorithm);
-		if (sig->b) {
-			buf_add(&b, sig->b, dkimv_b_prefix_len(dk, i));
-			authres_prop(ar, "header.b", b.data);
-		}
+		buf_adds(&comment, unreadable ? unreadable : "no signature read");
+		if (dk->n_not_evaluated)
+			buf_printf(&comment, "; %zu signatures not evaluated", dk->n_not_evaluated);
+		authres_add(ar, "dkim", "permerror", comment.data);
 		buf_free(&comment);
-		buf_free(&b);
+		return;
 	}
+	for (size_t i = 0; i < dk->n_sigs; i++) {
+		prev_mark = mark;
+		mark = authres_mark(ar);
+		add_dkim_sig(ar, dk, i, NULL);
+		if (i > 0 && authres_mark(ar) > AUTHRES_MAX_FIELD - AUTHRES_FIELD_RESERVE) {
+			shown = i;	/* the first is always shown: each value is bounded */
+			break;
+		}
+	}
+	extra = untold_comment(dk->n_sigs - shown, dk->n_not_evaluated);
+	if (extra == NULL)
+		return;
+	/* Write the last shown one again, now with the count in its comment. */
+	authres_rollback(ar, shown < dk->n_sigs ? prev_mark : mark);
+	add_dkim_sig(ar, dk, shown - 1, extra);
+	free(extra);
 }
 
 static void
-add_dmarc(struct authres *ar, const struct dmarc_eval *ev)
+add_dmarc(struct authres *ar, const struct dmarc_eval *ev, const struct verdict *v)
 {
 	struct buf comment;
 
@@ -328,14 +444,14 @@ add_dmarc(struct authres *ar, const struct dmarc_eval *ev)
 		return;
 	buf_init(&comment);
 	buf_adds(&comment, ev->out.reason ? ev->out.reason : "");
-	if (ev->notes.len)
-		buf_printf(&comment, "; local: %s", ev->notes.data);
+	if (v->dmarc_notes.len)
+		buf_printf(&comment, "; local: %s", v->dmarc_notes.data);
 	authres_add(ar, "dmarc", dmarc_result_name(ev->out.result), comment.data);
 	if (ev->from_domain)
 		authres_prop(ar, "header.from", ev->from_domain);
 	if (ev->out.result == DMARC_FAIL || (ev->from_problem && !ev->no_from))
-		authres_prop(ar, "policy.dmarc", dmarc_policy_name(ev->applied == DMARC_POLICY_UNSET
-								 ? DMARC_POLICY_NONE : ev->applied));
+		authres_prop(ar, "policy.dmarc", dmarc_policy_name(v->dmarc_applied == DMARC_POLICY_UNSET
+								 ? DMARC_POLICY_NONE : v->dmarc_applied));
 	buf_free(&comment);
 }
 
@@ -356,8 +472,8 @@ build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	if (s->report_helo)
 		add_spf(&ar, &s->spf_helo, "smtp.helo", s->helo ? s->helo : "");
 	if (s->dkim)
-		add_dkim(&ar, dk);
-	add_dmarc(&ar, ev);
+		add_dkim(&ar, dk, s->headers_unread);
+	add_dmarc(&ar, ev, v);
 	v->auth_results = authres_finish(&ar);
 }
 
@@ -379,6 +495,8 @@ collect_from_domains(struct session *s, struct fromaddr *all, const char **probl
 	memset(all, 0, sizeof(*all));
 	if (s->n_from == 0)
 		return *problem = "no From header field", false;
+	if (s->from_unreadable)
+		return *problem = s->from_unreadable, false;
 	if (s->n_from > SESSION_MAX_FROM)
 		return *problem = "too many From header fields", false;
 	for (size_t i = 0; i < s->n_from; i++) {
@@ -392,15 +510,21 @@ collect_from_domains(struct session *s, struct fromaddr *all, const char **probl
 			bool seen = false;
 			for (size_t k = 0; k < all->n; k++)
 				seen |= strcmp(all->domains[k], f.domains[j]) == 0;
-			if (!seen && all->n < FROMADDR_MAX)
-				all->domains[all->n++] = xstrdup(f.domains[j]);
+			if (seen)
+				continue;
+			if (all->n == FROMADDR_MAX) {
+				/* Dropping a domain could drop the one that fails. */
+				fromaddr_free(&f);
+				return *problem = "too many From domains", false;
+			}
+			all->domains[all->n++] = xstrdup(f.domains[j]);
 		}
 		fromaddr_free(&f);
 	}
 	return true;
 }
 
-/* worse - rank outcomes for evaluate-strictest: the one a receiver must heed */
+/* severity - rank outcomes for evaluate-strictest: the higher, the more a receiver must heed it */
 static int
 severity(const struct dmarc_outcome *o)
 {
@@ -433,7 +557,6 @@ run_dmarc(struct session *s, const struct dkimv_outcome *dk, struct dmarc_eval *
 	const char *problem = NULL;
 
 	memset(ev, 0, sizeof(*ev));
-	buf_init(&ev->notes);
 	if ((exempt_reason(s) && s->rt->cfg.trusted_policy == TRUSTED_SKIP))
 		return;
 	ev->evaluated = true;
@@ -473,7 +596,6 @@ dmarc_eval_free(struct dmarc_eval *ev)
 {
 	dmarc_outcome_free(&ev->out);
 	free(ev->from_domain);
-	buf_free(&ev->notes);
 }
 
 static void
@@ -515,12 +637,13 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 		}
 		if (ev->out.result == DMARC_FAIL)
 			buf_printf(&b, " dmarc_policy=%s dmarc_applied=%s",
-				   dmarc_policy_name(ev->out.disposition), dmarc_policy_name(ev->applied));
+				   dmarc_policy_name(ev->out.disposition),
+				   dmarc_policy_name(v->dmarc_applied));
 		if (ev->from_problem)
 			buf_printf(&b, " from_problem=\"%s\"", ev->from_problem);
-		if (ev->notes.len) {
+		if (v->dmarc_notes.len) {
 			buf_adds(&b, " dmarc_local=\"");
-			authres_sanitize(&b, ev->notes.data, 200);
+			authres_sanitize(&b, v->dmarc_notes.data, 200);
 			buf_addc(&b, '"');
 		}
 	}
@@ -555,6 +678,24 @@ count_message(const struct session *s, const struct dkimv_outcome *dk,
 			+ (double)(now.tv_nsec - s->started.tv_nsec) / 1e9);
 }
 
+/* dkim_unreadable - when a header field could not be passed on (budget, NUL),
+ * no signature can be trusted: each is a permerror, and the ones never read
+ * are counted, so a signed message is never reported unsigned */
+static void
+dkim_unreadable(const struct session *s, struct dkimv_outcome *dk)
+{
+	if (s->headers_unread == NULL || s->n_dkim_fields == 0)
+		return;
+	dk->signed_message = true;
+	for (size_t i = 0; i < dk->n_sigs; i++) {
+		dk->sigs[i].result = DKIMV_PERMERROR;
+		free(dk->sigs[i].reason);
+		dk->sigs[i].reason = xstrdup(s->headers_unread);
+	}
+	if (s->n_dkim_fields > dk->n_sigs + dk->n_not_evaluated)
+		dk->n_not_evaluated = s->n_dkim_fields - dk->n_sigs;
+}
+
 /* session_eom - the verdict for the current message; resets message state */
 void
 session_eom(struct session *s, struct verdict *v)
@@ -565,8 +706,10 @@ session_eom(struct session *s, struct verdict *v)
 	memset(v, 0, sizeof(*v));
 	if (s->rt == NULL)
 		session_mail_from(s, "");	/* an MTA that skipped MAIL FROM: treat as <> */
-	if (s->dkim)
+	if (s->dkim) {
 		dkimv_end(s->dkim, &dk);
+		dkim_unreadable(s, &dk);
+	}
 	run_dmarc(s, &dk, &ev);
 	struct policy_input in = {
 		.cfg = &s->rt->cfg,
@@ -588,23 +731,4 @@ session_eom(struct session *s, struct verdict *v)
 	dkimv_outcome_free(&dk);
 	dmarc_eval_free(&ev);
 	message_reset(s);
-}
-
-/* verdict_free - release */
-void
-verdict_free(struct verdict *v)
-{
-	free(v->auth_results);
-	free(v->reply_text);
-	free(v->delete_ar);
-	free(v->summary);
-	memset(v, 0, sizeof(*v));
-}
-
-/* verdict_action_name - accept, reject, quarantine or tempfail */
-const char *
-verdict_action_name(enum verdict_action a)
-{
-	static const char *const names[] = { "accept", "reject", "quarantine", "tempfail" };
-	return names[a];
 }

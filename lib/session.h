@@ -14,19 +14,7 @@
 #include "config.h"
 #include "dns.h"
 #include "spf.h"
-
-enum verdict_action { ACTION_ACCEPT, ACTION_REJECT, ACTION_QUARANTINE, ACTION_TEMPFAIL };
-
-struct verdict {
-	enum verdict_action action;
-	char *auth_results;		/* header value to insert first */
-	const char *smtp_code;		/* "550", "451" or NULL */
-	const char *smtp_xcode;		/* "5.7.23", ... */
-	char *reply_text;		/* printable ASCII only */
-	size_t *delete_ar;		/* 1-based indexes among Authentication-Results fields */
-	size_t n_delete;
-	char *summary;			/* one log line: every result and the action */
-};
+#include "verdict.h"
 
 struct session;
 struct runtime_slot;
@@ -39,15 +27,13 @@ void session_helo(struct session *s, const char *helo);
 void session_mail_from(struct session *s, const char *address);
 void session_set_auth(struct session *s, const char *user);
 void session_header(struct session *s, const char *name, const char *value);
+void session_header_bytes(struct session *s, const char *name, const char *value, size_t len);
 void session_eoh(struct session *s);
 bool session_wants_body(const struct session *s);
 void session_body(struct session *s, const void *data, size_t len);
 void session_eom(struct session *s, struct verdict *v);
 void session_abort(struct session *s);
 void session_set_queue_id(struct session *s, const char *queue_id);
-
-void verdict_free(struct verdict *v);
-const char *verdict_action_name(enum verdict_action a);
 
 /* strip <> and surrounding space from an SMTP path argument */
 char *session_unbracket(const char *path);

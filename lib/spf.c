@@ -91,7 +91,7 @@ count_dns_term(struct spf_eval *ev)
 	return ++ev->dns_terms <= SPF_MAX_DNS_MECHS;
 }
 
-/* void_lookup - NXDOMAIN or NODATA; false once over the limit */
+/* count_void - one more NXDOMAIN or NODATA; false once over the limit */
 static bool
 count_void(struct spf_eval *ev, const struct dns_result *res)
 {
@@ -527,6 +527,7 @@ check_host(struct spf_eval *ev, const char *domain, bool want_exp)
 		r = SPF_PERMERROR;
 	}
 	buf_free(&why);
+	spf_record_free(rec);
 	free(rec);
 	free(record);
 	return r;

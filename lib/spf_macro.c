@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#define SPF_MACRO_MAX_PARTS 128
 
 static bool
 is_delimiter(char c)
@@ -44,7 +43,7 @@ macro_value(const struct spf_macro_env *env, char letter, char *scratch, size_t 
 	return "";
 }
 
-/* url_escape - uppercase macro letters: escape all but RFC 3986 unreserved */
+/* add_escaped - the value, and for uppercase macro letters: escape all but RFC 3986 unreserved */
 static void
 add_escaped(struct buf *out, const char *s, size_t n, bool escape)
 {
@@ -62,16 +61,18 @@ static void
 transform(struct buf *out, const char *value, unsigned keep, bool reverse,
 	  const char *delims, bool escape)
 {
-	const char *part[SPF_MACRO_MAX_PARTS];
-	size_t plen[SPF_MACRO_MAX_PARTS], n = 0;
-	const char *p = value, *start = value;
+	size_t max_parts = 1, n = 0;
+	const char *p, *start = value;
 
-	for (;; p++) {
+	/* Every part is kept: dropping some would name another domain. */
+	for (p = value; *p; p++)
+		max_parts += strchr(delims, *p) != NULL;
+	const char **part = xcalloc(max_parts, sizeof(*part));
+	size_t *plen = xcalloc(max_parts, sizeof(*plen));
+	for (p = value;; p++) {
 		if (*p == '\0' || strchr(delims, *p)) {
-			if (n < SPF_MACRO_MAX_PARTS) {
-				part[n] = start;
-				plen[n++] = (size_t)(p - start);
-			}
+			part[n] = start;
+			plen[n++] = (size_t)(p - start);
 			if (*p == '\0')
 				break;
 			start = p + 1;
@@ -90,6 +91,8 @@ transform(struct buf *out, const char *value, unsigned keep, bool reverse,
 			buf_addc(out, '.');
 		add_escaped(out, part[i], plen[i], escape);
 	}
+	free(part);
+	free(plen);
 }
 
 /* expand - walk a macro-string; env NULL only checks syntax */

@@ -279,13 +279,26 @@ parse_modifier(struct spf_record *rec, const char *s, size_t len, size_t name_le
 	return true;
 }
 
-/* spf_record_parse - the whole record or nothing; why says what is wrong */
+/* count_words - space-separated words in p: an upper bound on the terms */
+static size_t
+count_words(const char *p)
+{
+	size_t n = 0;
+
+	for (; *p; p++)
+		n += *p != ' ' && (p[1] == ' ' || p[1] == '\0');
+	return n;
+}
+
+/* spf_record_parse - the whole record or nothing; why says what is wrong;
+ * free with spf_record_free either way */
 bool
 spf_record_parse(const char *txt, struct spf_record *rec, struct buf *why)
 {
 	const char *p = txt + 6;	/* past "v=spf1", checked by the caller */
 
 	memset(rec, 0, sizeof(*rec));
+	rec->terms = xcalloc(count_words(p) + 1, sizeof(*rec->terms));
 	while (*p) {
 		if (*p != ' ') {
 			buf_adds(why, "terms must be separated by spaces");
@@ -305,10 +318,6 @@ spf_record_parse(const char *txt, struct spf_record *rec, struct buf *why)
 				return false;
 			continue;
 		}
-		if (rec->n_terms == SPF_MAX_TERMS) {
-			buf_printf(why, "more than %d mechanisms", SPF_MAX_TERMS);
-			return false;
-		}
 		struct spf_term *t = &rec->terms[rec->n_terms];
 		t->text = start;
 		t->text_len = len;
@@ -317,4 +326,13 @@ spf_record_parse(const char *txt, struct spf_record *rec, struct buf *why)
 		rec->n_terms++;
 	}
 	return true;
+}
+
+/* spf_record_free - the term array */
+void
+spf_record_free(struct spf_record *rec)
+{
+	free(rec->terms);
+	rec->terms = NULL;
+	rec->n_terms = 0;
 }

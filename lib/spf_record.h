@@ -7,8 +7,8 @@
 #include <arpa/inet.h>
 #include "spf.h"
 
-#define SPF_MAX_TERMS 256
-
+/* No count limit on terms: RFC 7208 bounds only the DNS-querying ones (at
+ * evaluation); a record is bounded by the DNS message that carried it. */
 enum spf_mech_type {
 	SPF_MECH_ALL, SPF_MECH_INCLUDE, SPF_MECH_A, SPF_MECH_MX, SPF_MECH_PTR,
 	SPF_MECH_IP4, SPF_MECH_IP6, SPF_MECH_EXISTS
@@ -26,7 +26,7 @@ struct spf_term {
 };
 
 struct spf_record {
-	struct spf_term terms[SPF_MAX_TERMS];
+	struct spf_term *terms;		/* one per space-separated mechanism */
 	size_t n_terms;
 	const char *redirect, *exp;
 	size_t redirect_len, exp_len;
@@ -34,5 +34,6 @@ struct spf_record {
 
 bool spf_record_is_spf(const char *txt);
 bool spf_record_parse(const char *txt, struct spf_record *rec, struct buf *why);
+void spf_record_free(struct spf_record *rec);
 
 #endif

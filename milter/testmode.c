@@ -47,8 +47,13 @@ flush_header(struct session *s, struct buf *field)
 		return;
 	colon = memchr(field->data, ':', field->len);
 	if (colon) {
+		/* A NUL in the name makes it no name we know; the MTA would not match it either. */
+		for (char *p = field->data; p < colon; p++)
+			if (*p == '\0')
+				*p = '\x01';
 		*colon = '\0';
-		session_header(s, field->data, colon + 1);
+		session_header_bytes(s, field->data, colon + 1,
+				     field->len - (size_t)(colon + 1 - field->data));
 	}
 	buf_reset(field);
 }

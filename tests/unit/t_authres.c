@@ -60,18 +60,45 @@ START_TEST(test_escaping)
 }
 END_TEST
 
-START_TEST(test_long_values_capped)
+/* A value is written whole up to AUTHRES_MAX_VALUE and left out above it:
+ * a shortened address would name another sender. Comments are cut, marked. */
+START_TEST(test_long_values)
 {
 	struct authres ar;
-	char big[5000], *v;
+	char big[AUTHRES_MAX_VALUE + 2], *v;
 
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	authres_begin(&ar, "x");
 	authres_add(&ar, "spf", "none", big);
-	authres_prop(&ar, "smtp.mailfrom", big);
+	authres_prop(&ar, "smtp.mailfrom", big);		/* 1025 bytes: left out */
+	big[AUTHRES_MAX_VALUE] = '\0';
+	authres_prop(&ar, "smtp.helo", big);		/* 1024 bytes: whole */
 	v = authres_finish(&ar);
-	ck_assert_uint_lt(strlen(v), 600);
+	ck_assert_ptr_null(strstr(v, "smtp.mailfrom"));
+	ck_assert_ptr_nonnull(strstr(v, "smtp.helo="));
+	ck_assert_uint_eq(strlen(strstr(v, "smtp.helo=") + strlen("smtp.helo=")), AUTHRES_MAX_VALUE);
+	ck_assert_ptr_nonnull(strstr(v, "...)"));
+	ck_assert_uint_lt(strlen(v), 1400);
+	free(v);
+}
+END_TEST
+
+/* rollback drops exactly what came after the mark */
+START_TEST(test_rollback)
+{
+	struct authres ar;
+	size_t mark;
+	char *v;
+
+	authres_begin(&ar, "x");
+	authres_add(&ar, "dkim", "pass", NULL);
+	mark = authres_mark(&ar);
+	authres_add(&ar, "dkim", "fail", "bad signature");
+	authres_rollback(&ar, mark);
+	authres_add(&ar, "dkim", "fail", "bad signature; 3 more signatures not shown");
+	v = authres_finish(&ar);
+	ck_assert_str_eq(v, "x; dkim=pass; dkim=fail (bad signature; 3 more signatures not shown)");
 	free(v);
 }
 END_TEST
@@ -104,6 +131,11 @@ END_TEST
 START_TEST(test_no_id)
 {
 	char id[16];
+
+	/* an id longer than the buffer is no id, never a shortened one */
+	ck_assert(!authres_id_of("mx.example.net.evil; none", id, sizeof(id)));
+	ck_assert(authres_id_of("mx.example.net; none", id, sizeof(id)));
+	ck_assert(!authres_id_of("\"mx.example.net.evil\"; none", id, sizeof(id)));
 
 	ck_assert(!authres_id_of("", id, sizeof(id)));
 	ck_assert(!authres_id_of("  (only a comment)  ", id, sizeof(id)));
@@ -153,7 +185,8 @@ main(void)
 	tcase_add_test(tc, test_build);
 	tcase_add_test(tc, test_none);
 	tcase_add_loop_test(tc, test_escaping, 0, sizeof(escape_cases) / sizeof(escape_cases[0]));
-	tcase_add_test(tc, test_long_values_capped);
+	tcase_add_test(tc, test_long_values);
+	tcase_add_test(tc, test_rollback);
 	tcase_add_loop_test(tc, test_authserv_id, 0, sizeof(id_cases) / sizeof(id_cases[0]));
 	tcase_add_test(tc, test_no_id);
 	tcase_add_test(tc, test_fold);

@@ -33,6 +33,10 @@ setup(void)
 	buf_init(&queries);
 }
 
+#define T4 "x=y; x=y; x=y; x=y; "
+#define T16 T4 T4 T4 T4
+#define T63 T16 T16 T16 T4 T4 T4 "x=y; x=y; x=y; "
+
 static const struct {
 	const char *txt;
 	enum dmarc_mode mode;
@@ -52,7 +56,18 @@ static const struct {
 	{ "v=DMARC1; p=bogus; rua=mailto:d@example.com", DMARC_MODE_RFC9989, true, DMARC_POLICY_NONE, 0, 0, false, false, false, 'u', 100 },
 	{ "v=DMARC1; p=bogus", DMARC_MODE_RFC9989, false, 0, 0, 0, false, false, false, 'u', 100 },
 	{ "v=DMARC1; p=bogus; rua=nonsense", DMARC_MODE_RFC9989, false, 0, 0, 0, false, false, false, 'u', 100 },
-	{ "v=DMARC1; p=reject; adkim=x; sp=maybe", DMARC_MODE_RFC9989, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },
+	/* RFC 9989 4.7: an invalid sp= or np= is treated like an invalid p= */
+	{ "v=DMARC1; p=reject; adkim=x; sp=maybe", DMARC_MODE_RFC9989, false, 0, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; p=reject; adkim=x", DMARC_MODE_RFC9989, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; p=reject; sp=maybe; adkim=s; rua=mailto:d@example.com", DMARC_MODE_RFC9989, true, DMARC_POLICY_NONE, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; p=reject; np=never", DMARC_MODE_RFC9989, false, 0, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; p=reject; np=never; rua=mailto:d@example.com", DMARC_MODE_RFC9989, true, DMARC_POLICY_NONE, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; p=reject; np=never", DMARC_MODE_RFC7489, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; p=reject; sp=maybe", DMARC_MODE_RFC7489, false, 0, 0, 0, false, false, false, 'u', 100 },
+	/* every tag is read: p= after 63, 64 and 80 other tags */
+	{ "v=DMARC1; " T63 "p=reject", DMARC_MODE_RFC9989, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; " T63 "x=y; p=reject", DMARC_MODE_RFC9989, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },
+	{ "v=DMARC1; " T63 T16 "x=y; p=reject", DMARC_MODE_RFC9989, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },
 	{ "v=DMARC1; p=reject; pct=20", DMARC_MODE_RFC9989, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },
 	{ "v=DMARC1; p=reject; pct=20; np=none; t=y", DMARC_MODE_RFC7489, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 20 },
 	{ "v=DMARC1; p=reject; pct=200", DMARC_MODE_RFC7489, true, DMARC_POLICY_REJECT, 0, 0, false, false, false, 'u', 100 },

@@ -150,6 +150,51 @@ START_TEST(test_hostile_sizes)
 }
 END_TEST
 
+/* parse text made of prefix, n times unit, suffix; the error text or NULL */
+static const char *
+parse_repeated(const char *prefix, const char *unit, int n, const char *suffix, size_t *n_domains)
+{
+	struct fromaddr f;
+	struct buf b;
+	const char *error;
+
+	buf_init(&b);
+	buf_adds(&b, prefix);
+	for (int i = 0; i < n; i++)
+		buf_printf(&b, unit, i);
+	buf_adds(&b, suffix);
+	fromaddr_parse(b.data, &f);
+	error = f.error;
+	*n_domains = f.n;
+	fromaddr_free(&f);
+	buf_free(&b);
+	return error;
+}
+
+/* each limit below, at and above it: an error, never a shorter list */
+START_TEST(test_limits)
+{
+	size_t n;
+
+	ck_assert_ptr_null(parse_repeated("", "u@d%d.example, ", FROMADDR_MAX - 1, "", &n));
+	ck_assert_uint_eq(n, FROMADDR_MAX - 1);
+	ck_assert_ptr_null(parse_repeated("", "u@d%d.example, ", FROMADDR_MAX, "", &n));
+	ck_assert_uint_eq(n, FROMADDR_MAX);
+	ck_assert_str_eq(parse_repeated("", "u@d%d.example, ", FROMADDR_MAX + 1, "", &n),
+			 "too many addresses in From");
+	/* 4,096 tokens: the display-name words, "<" a "@" domain ">" and the end */
+	ck_assert_ptr_null(parse_repeated("", "w%d ", 4089, "<a@example.com>", &n));
+	ck_assert_ptr_null(parse_repeated("", "w%d ", 4090, "<a@example.com>", &n));
+	ck_assert_str_eq(parse_repeated("", "w%d ", 4091, "<a@example.com>", &n),
+			 "From field too complex");
+	/* comments nested 31, 32 and 33 deep */
+	ck_assert_ptr_null(parse_repeated("", "(", 31, "x))))))))))))))))))))))))))))))) a@example.com", &n));
+	ck_assert_ptr_null(parse_repeated("", "(", 32, "x)))))))))))))))))))))))))))))))) a@example.com", &n));
+	ck_assert_str_eq(parse_repeated("", "(", 33, "x))))))))))))))))))))))))))))))))) a@example.com", &n),
+			 "comments nested too deep");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -158,6 +203,7 @@ main(void)
 
 	tcase_add_loop_test(tc, test_from, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_hostile_sizes);
+	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
