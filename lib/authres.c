@@ -187,6 +187,7 @@ authres_is_ours(const char *value, const char *authserv_id)
 static const char *
 next_word(const char *p, bool *ends_result)
 {
+	const char *start = p;
 	bool quoted = false;
 	int depth = 0;
 
@@ -200,7 +201,7 @@ next_word(const char *p, bool *ends_result)
 		else if (!quoted && *p == ')' && depth > 0)
 			depth--;
 	}
-	*ends_result = depth == 0 && !quoted && p[-1] == ';';
+	*ends_result = p > start && depth == 0 && !quoted && p[-1] == ';';
 	return p;
 }
 
@@ -217,6 +218,9 @@ authres_fold(const char *name, const char *value)
 	struct buf b;
 
 	buf_init(&b);
+	while (*p == ' ')
+		p++;
+	value = p;
 	while (*p) {
 		const char *end = next_word(p, &ends_result);
 		size_t n = (size_t)(end - p);

@@ -48,6 +48,7 @@ static const struct config_key config_keys[] = {
 	{ "DNSTimeout",		CT_INT,		OFF(dns_timeout),	1, 300, NULL },
 	{ "DNSRetries",		CT_INT,		OFF(dns_retries),	0, 10, NULL },
 	{ "DNSCacheSize",	CT_INT,		OFF(dns_cache_size),	0, 10000000, NULL },
+	{ "DNSBudget",		CT_INT,		OFF(dns_budget),	1, 3600, NULL },
 	{ "UserID",		CT_STRING,	OFF(user_id),		0, 0, NULL },
 	{ "PidFile",		CT_STRING,	OFF(pid_file),		0, 0, NULL },
 	{ "LogLevel",		CT_LOGLEVEL,	OFF(log_level),		0, 0, NULL },
@@ -104,6 +105,7 @@ config_defaults(struct config *cfg)
 	cfg->dns_timeout = 5;
 	cfg->dns_retries = 1;
 	cfg->dns_cache_size = 10000;
+	cfg->dns_budget = 20;	/* under Postfix's 30 s per command and Sendmail's R:30s */
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->socket_mode = 0660;
 	cfg->spf_helo = true;

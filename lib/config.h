@@ -37,6 +37,7 @@ struct config {
 	int dns_timeout;		/* seconds per try */
 	int dns_retries;		/* tries per server after the first */
 	int dns_cache_size;		/* entries in the shared cache */
+	int dns_budget;			/* seconds of DNS per milter stage (MAIL FROM, EOH, EOM) */
 	char *user_id;			/* user[:group] to run as; NULL keeps the current one */
 	char *pid_file;			/* NULL: none */
 	enum log_level log_level;

@@ -4,7 +4,9 @@
  * libopendkim asks through start/waitreply/cancel and parses a wire-format
  * reply itself. We resolve synchronously in start, follow CNAME chains
  * (bounded) when the server did not, and hand back a reply whose answer
- * holds only the key TXT records under the name that was asked. Any
+ * holds only the key TXT records under the name that was asked: lib/dns
+ * hands out only records owned by that name or its CNAME chain, so a
+ * record of another name never gets renamed into a key. Any
  * temporary failure makes start fail: libopendkim would otherwise read a
  * SERVFAIL or an empty reply as "no key", a permanent result.
  */
@@ -15,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DKIMV_MAX_CNAME_HOPS 8
+#define DKIMV_MAX_CNAME_HOPS DNS_MAX_CNAME_HOPS
 
 struct dkimv_query {
 	size_t len;
@@ -34,23 +36,12 @@ dkimv_dns_use(struct dns *dns)
 	call_dns = dns;
 }
 
-/* cname_target - the CNAME target for name in the answer section, if any */
+/* cname_target - where the answer's CNAME chain for the asked name ends, if
+ * the server left it there: lib/dns already ignored CNAMEs of other names */
 static char *
 cname_target(const struct dns_result *res)
 {
-	ldns_rr_list *cn;
-	char *target = NULL;
-
-	if (res->pkt == NULL)
-		return NULL;
-	cn = ldns_pkt_rr_list_by_type(res->pkt, LDNS_RR_TYPE_CNAME, LDNS_SECTION_ANSWER);
-	if (cn && ldns_rr_list_rr_count(cn) > 0) {
-		ldns_rr *rr = ldns_rr_list_rr(cn, ldns_rr_list_rr_count(cn) - 1);
-		if (ldns_rr_rd_count(rr) > 0)
-			target = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-	}
-	ldns_rr_list_deep_free(cn);
-	return target;
+	return res->cname ? xstrdup(res->cname) : NULL;
 }
 
 /* build_reply - rcode plus the answer records, owned by the asked name */
@@ -103,12 +94,16 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 	}
 	for (;;) {
 		dns_query(dns, name, (ldns_rr_type)type, &res);
-		if (res.status != DNS_NODATA || hops++ >= DKIMV_MAX_CNAME_HOPS
-		    || (next = cname_target(&res)) == NULL)
+		if (res.status != DNS_NODATA || (next = cname_target(&res)) == NULL)
 			break;
 		dns_result_free(&res);
 		free(name);
 		name = next;
+		if (++hops > DKIMV_MAX_CNAME_HOPS) {
+			/* A chain we stop walking is no answer, not "no key". */
+			free(name);
+			return DKIM_DNS_ERROR;
+		}
 	}
 	free(name);
 	if (res.status == DNS_TEMPFAIL) {

@@ -90,6 +90,8 @@ lookup_record(const struct dmarc_ctx *ctx, const char *domain, struct dmarc_reco
 	dns_query(ctx->dns, name.data, LDNS_RR_TYPE_TXT, &res);
 	buf_free(&name);
 	if (res.status == DNS_TEMPFAIL) {
+		if (note->len == 0)
+			buf_printf(note, "_dmarc.%s: %s", domain, res.reason ? res.reason : "DNS error");
 		dns_result_free(&res);
 		return -1;
 	}
@@ -295,12 +297,12 @@ discover(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *
 		return true;
 	}
 	tree_walk(ctx, author, &w);
+	out->record_note = w.note.len ? buf_steal(&w.note) : NULL;
 	if (w.tempfail) {
 		walk_free(&w);
 		return false;
 	}
 	out->org_domain = walk_org_domain(author, &w);
-	out->record_note = w.note.len ? buf_steal(&w.note) : NULL;
 	if (w.n_found > 0) {
 		out->have_record = true;
 		out->rec = w.found[0].rec;
@@ -386,8 +388,13 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
 	memset(out, 0, sizeof(*out));
 	out->disposition = DMARC_POLICY_NONE;
 	if (!discover(ctx, author, out)) {
+		struct buf b;
+		buf_init(&b);
+		buf_adds(&b, "DNS error looking up the DMARC record");
+		if (out->record_note)
+			buf_printf(&b, "; %s", out->record_note);
 		out->result = DMARC_TEMPERROR;
-		out->reason = xstrdup("DNS error looking up the DMARC record");
+		out->reason = buf_steal(&b);
 		return;
 	}
 	if (!out->have_record) {

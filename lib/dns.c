@@ -23,6 +23,11 @@
 
 #define DNS_EDNS_BUFSIZE 1232	/* the DNS flag day 2020 size: no fragmentation */
 
+static ldns_rdf *presentation_name(const char *name);
+
+/* one string, so a reason can be told apart by its address */
+static const char budget_reason[] = DNS_BUDGET_REASON;
+
 /* dns_server_parse - "ip", "ip:port", "[ipv6]", "[ipv6]:port" or a bare IPv6 address */
 bool
 dns_server_parse(const char *text, struct dns_server *out)
@@ -137,6 +142,51 @@ dns_init(struct dns *dns, const struct dns_server *servers, int n_servers,
 	dns->cache = cache;
 }
 
+/* dns_budget_start - from now on, all queries through dns share seconds of waiting */
+void
+dns_budget_start(struct dns *dns, int seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, &dns->deadline);
+	dns->deadline.tv_sec += seconds > 0 ? seconds : 0;
+	dns->budget = true;
+}
+
+/* budget_wait - the wait for one try: the per-try timeout, cut to what is
+ * left of the budget (*cut tells); false when nothing is left */
+static bool
+budget_wait(const struct dns *dns, struct timeval *tv, bool *cut)
+{
+	struct timespec now;
+	long long left_us;
+
+	tv->tv_sec = dns->timeout_sec;
+	tv->tv_usec = 0;
+	*cut = false;
+	if (!dns->budget)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left_us = (long long)(dns->deadline.tv_sec - now.tv_sec) * 1000000
+		+ (dns->deadline.tv_nsec - now.tv_nsec) / 1000;
+	if (left_us <= 0)
+		return false;
+	if (left_us < (long long)dns->timeout_sec * 1000000) {
+		tv->tv_sec = (time_t)(left_us / 1000000);
+		tv->tv_usec = (suseconds_t)(left_us % 1000000);
+		*cut = true;
+	}
+	return true;
+}
+
+/* budget_spent - whether the stage budget has run out */
+static bool
+budget_spent(const struct dns *dns)
+{
+	struct timeval tv;
+	bool cut;
+
+	return !budget_wait(dns, &tv, &cut);
+}
+
 /* dns_status_name - lower-case name for logs and tests */
 const char *
 dns_status_name(enum dns_status status)
@@ -206,17 +256,85 @@ question_matches(const ldns_pkt *reply, const ldns_pkt *query)
 	    && ldns_dname_compare(ldns_rr_owner(a), ldns_rr_owner(b)) == 0;
 }
 
-/* classify - fill res from a parsed reply; returns the TTL to cache it for */
+/* name_in - whether name is one of the n names (case-insensitive) */
+static bool
+name_in(const ldns_rdf *name, ldns_rdf *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ldns_dname_compare(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* cname_of - the target of the answer's CNAME owned by name, or NULL */
+static ldns_rdf *
+cname_of(const ldns_pkt *pkt, const ldns_rdf *name)
+{
+	ldns_rr_list *answer = ldns_pkt_answer(pkt);
+
+	for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(answer, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) > 0
+		    && ldns_dname_compare(ldns_rr_owner(rr), name) == 0)
+			return ldns_rr_rdf(rr, 0);
+	}
+	return NULL;
+}
+
+/* owned_records - the answer's records of type owned by qname or its CNAME
+ * chain; false when the chain is longer than DNS_MAX_CNAME_HOPS (or loops) */
+static bool
+owned_records(ldns_pkt *pkt, const char *qname, ldns_rr_type type, struct dns_result *res)
+{
+	ldns_rdf *chain[DNS_MAX_CNAME_HOPS + 1], *next;
+	ldns_rr_list *answer = ldns_pkt_answer(pkt);
+	size_t n = 1;
+	bool ok = true;
+
+	chain[0] = presentation_name(qname);
+	if (chain[0] == NULL)
+		return false;
+	/* Asking for the CNAME itself means not following it. */
+	while (type != LDNS_RR_TYPE_CNAME && (next = cname_of(pkt, chain[n - 1])) != NULL) {
+		if (n == DNS_MAX_CNAME_HOPS + 1 || name_in(next, chain, n)) {
+			ok = false;
+			break;
+		}
+		chain[n++] = ldns_rdf_clone(next);
+	}
+	res->rrs = ldns_rr_list_new();
+	ok = ok && res->rrs != NULL;
+	for (size_t i = 0; ok && answer && i < ldns_rr_list_rr_count(answer); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(answer, i), *copy;
+		if (ldns_rr_get_type(rr) != type || !name_in(ldns_rr_owner(rr), chain, n))
+			continue;
+		if ((copy = ldns_rr_clone(rr)) == NULL || !ldns_rr_list_push_rr(res->rrs, copy)) {
+			ldns_rr_free(copy);
+			ok = false;	/* out of memory: no partial answer */
+		}
+	}
+	if (ok && n > 1)
+		res->cname = ldns_rdf2str(chain[n - 1]);
+	for (size_t i = 0; i < n; i++)
+		ldns_rdf_deep_free(chain[i]);
+	return ok;
+}
+
+/* classify - fill res from a parsed reply to (qname, type); returns the TTL to cache it for */
 static uint32_t
-classify(ldns_pkt *pkt, ldns_rr_type type, struct dns_result *res)
+classify(ldns_pkt *pkt, const char *qname, ldns_rr_type type, struct dns_result *res)
 {
 	uint32_t ttl = 0;
 
 	res->pkt = pkt;
 	switch (ldns_pkt_get_rcode(pkt)) {
 	case LDNS_RCODE_NOERROR:
-		res->rrs = ldns_pkt_rr_list_by_type(pkt, type, LDNS_SECTION_ANSWER);
-		if (res->rrs && ldns_rr_list_rr_count(res->rrs) > 0) {
+		if (!owned_records(pkt, qname, type, res)) {
+			res->status = DNS_TEMPFAIL;
+			res->reason = "CNAME chain too long or looping";
+			return 0;
+		}
+		if (ldns_rr_list_rr_count(res->rrs) > 0) {
 			res->status = DNS_ANSWER;
 			ttl = UINT32_MAX;
 			for (size_t i = 0; i < ldns_rr_list_rr_count(res->rrs); i++) {
@@ -225,6 +343,8 @@ classify(ldns_pkt *pkt, ldns_rr_type type, struct dns_result *res)
 			}
 			return ttl;
 		}
+		/* Records under other names only: what the reply says of ours is
+		 * NOERROR and nothing, so NODATA (see owned_records). */
 		res->status = DNS_NODATA;
 		break;
 	case LDNS_RCODE_NXDOMAIN:
@@ -260,19 +380,25 @@ rcode_reason(ldns_pkt_rcode rcode)
 	}
 }
 
-/* exchange - one try against one server: UDP, then TCP if truncated */
+/* exchange - one try against one server: UDP, then TCP if truncated; a
+ * failed try whose wait the budget cut fails with budget_reason */
 static ldns_pkt *
 exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
 	 ldns_buffer *qbin, const char **reason)
 {
-	struct timeval tv = { .tv_sec = dns->timeout_sec, .tv_usec = 0 };
+	struct timeval tv;
+	bool cut;
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	ldns_pkt *reply = NULL;
 
+	if (!budget_wait(dns, &tv, &cut)) {
+		*reason = budget_reason;
+		return NULL;
+	}
 	if (ldns_udp_send(&wire, qbin, &srv->addr, srv->addr_len, tv, &len) != LDNS_STATUS_OK) {
 		metrics_dns(METRICS_DNS_TIMEOUT);
-		*reason = "timeout";
+		*reason = cut ? budget_reason : "timeout";
 		return NULL;
 	}
 	if (ldns_wire2pkt(&reply, wire, len) != LDNS_STATUS_OK || !question_matches(reply, query)) {
@@ -286,8 +412,12 @@ exchange(const struct dns *dns, const struct dns_server *srv, ldns_pkt *query,
 		return reply;
 	ldns_pkt_free(reply);
 	reply = NULL;
+	if (!budget_wait(dns, &tv, &cut)) {
+		*reason = budget_reason;
+		return NULL;
+	}
 	if (ldns_tcp_send(&wire, qbin, &srv->addr, srv->addr_len, tv, &len) != LDNS_STATUS_OK) {
-		*reason = "TCP timeout";
+		*reason = cut ? budget_reason : "TCP timeout";
 		return NULL;
 	}
 	if (ldns_wire2pkt(&reply, wire, len) != LDNS_STATUS_OK || !question_matches(reply, query)) {
@@ -345,6 +475,11 @@ resolve(const struct dns *dns, const char *name, ldns_rr_type type, const char *
 				goto out;
 			}
 			reply = exchange(dns, &dns->servers[i], query, qbin, reason);
+			if (reply == NULL && (*reason == budget_reason || budget_spent(dns))) {
+				/* Whatever the last try said, the stage has no time for more. */
+				*reason = budget_reason;
+				goto out;
+			}
 			if (reply == NULL)
 				continue;
 			ldns_pkt_rcode rc = ldns_pkt_get_rcode(reply);
@@ -363,21 +498,54 @@ out:
 	return reply;
 }
 
+/* cache_store - keep a reply (or, pkt NULL, a failure) for ttl seconds */
 static void
 cache_store(struct dns *dns, const char *name, ldns_rr_type type, ldns_pkt *pkt, uint32_t ttl)
 {
 	uint8_t *wire = NULL;
 	size_t len = 0;
+	time_t now = dnscache_now(dns->cache);
 
 	if (dns->cache == NULL || ttl == 0)
 		return;
 	if (pkt == NULL) {
-		dnscache_put(dns->cache, name, (uint16_t)type, NULL, 0, ttl, time(NULL));
+		dnscache_put(dns->cache, name, (uint16_t)type, NULL, 0, ttl, now);
 		return;
 	}
 	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK)
-		dnscache_put(dns->cache, name, (uint16_t)type, wire, len, ttl, time(NULL));
+		dnscache_put(dns->cache, name, (uint16_t)type, wire, len, ttl, now);
 	free(wire);
+}
+
+/* from_cache - answer res from the cache; false on a miss */
+static bool
+from_cache(struct dns *dns, const char *norm, ldns_rr_type type, struct dns_result *res)
+{
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	ldns_pkt *pkt = NULL;
+
+	switch (dnscache_get(dns->cache, norm, (uint16_t)type, &wire, &len,
+			     dnscache_now(dns->cache))) {
+	case DNSCACHE_MISS:
+		return false;
+	case DNSCACHE_REPLY:
+		if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK) {
+			free(wire);
+			return false;	/* cannot happen: we stored it; ask again */
+		}
+		free(wire);
+		metrics_dns(METRICS_DNS_CACHE_HIT);
+		classify(pkt, norm, type, res);
+		break;
+	case DNSCACHE_FAILURE:
+		metrics_dns(METRICS_DNS_CACHE_HIT);
+		res->status = DNS_TEMPFAIL;
+		res->reason = "recent failure (cached)";
+		break;
+	}
+	res->from_cache = true;
+	return true;
 }
 
 /* dns_query - look up (name, type); res must be freed with dns_result_free */
@@ -385,8 +553,6 @@ void
 dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_result *res)
 {
 	char norm[DNS_MAX_NAME + 2];
-	uint8_t *wire = NULL;
-	size_t len = 0;
 	ldns_pkt *pkt = NULL;
 	const char *reason = NULL;
 
@@ -400,32 +566,20 @@ dns_query(struct dns *dns, const char *name, ldns_rr_type type, struct dns_resul
 		res->reason = "invalid name";
 		return;
 	}
-	switch (dnscache_get(dns->cache, norm, (uint16_t)type, &wire, &len, time(NULL))) {
-	case 1:
-		metrics_dns(METRICS_DNS_CACHE_HIT);
-		if (ldns_wire2pkt(&pkt, wire, len) == LDNS_STATUS_OK) {
-			free(wire);
-			classify(pkt, type, res);
-			res->from_cache = true;
-			return;
-		}
-		free(wire);
-		break;
-	case 2:
-		metrics_dns(METRICS_DNS_CACHE_HIT);
-		res->status = DNS_TEMPFAIL;
-		res->reason = "recent failure (cached)";
-		res->from_cache = true;
+	/* A spent budget still takes what the cache knows: it costs no time. */
+	if (from_cache(dns, norm, type, res))
 		return;
-	}
-	pkt = resolve(dns, norm, type, &reason);
+	pkt = budget_spent(dns) ? NULL : resolve(dns, norm, type, &reason);
 	if (pkt == NULL) {
 		res->status = DNS_TEMPFAIL;
-		res->reason = reason;
-		cache_store(dns, norm, type, NULL, DNSCACHE_TEMPFAIL_TTL);
+		res->reason = reason ? reason : budget_reason;
+		/* A wait the budget cut says nothing of the servers: the next
+		 * message, with a budget of its own, asks again. */
+		if (res->reason != budget_reason)
+			cache_store(dns, norm, type, NULL, DNSCACHE_TEMPFAIL_TTL);
 		return;
 	}
-	cache_store(dns, norm, type, pkt, classify(pkt, type, res));
+	cache_store(dns, norm, type, pkt, classify(pkt, norm, type, res));
 }
 
 /* dns_result_free - release the reply */
@@ -434,6 +588,7 @@ dns_result_free(struct dns_result *res)
 {
 	ldns_rr_list_deep_free(res->rrs);
 	ldns_pkt_free(res->pkt);
+	free(res->cname);
 	memset(res, 0, sizeof(*res));
 }
 

@@ -30,6 +30,7 @@ struct dns_cache {
 	size_t n_buckets;
 	size_t count, max_entries;
 	struct cache_entry *newest, *oldest;
+	time_t (*clock)(void);		/* NULL: time(NULL); set once, before use */
 };
 
 static size_t
@@ -160,17 +161,17 @@ dnscache_put(struct dns_cache *c, const char *name, uint16_t type,
 }
 
 /* dnscache_get - copy out a live entry */
-int
+enum dnscache_hit
 dnscache_get(struct dns_cache *c, const char *name, uint16_t type,
 	     uint8_t **wire, size_t *len, time_t now)
 {
 	struct cache_entry **slot, *e;
-	int hit = 0;
+	enum dnscache_hit hit = DNSCACHE_MISS;
 
 	*wire = NULL;
 	*len = 0;
 	if (c == NULL)
-		return 0;
+		return DNSCACHE_MISS;
 	pthread_mutex_lock(&c->lock);
 	slot = find_slot(c, name, type);
 	e = *slot;
@@ -185,9 +186,9 @@ dnscache_get(struct dns_cache *c, const char *name, uint16_t type,
 			*wire = xmalloc(e->len);
 			memcpy(*wire, e->wire, e->len);
 			*len = e->len;
-			hit = 1;
+			hit = DNSCACHE_REPLY;
 		} else {
-			hit = 2;
+			hit = DNSCACHE_FAILURE;
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -204,4 +205,18 @@ dnscache_count(struct dns_cache *c)
 	n = c->count;
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+/* dnscache_set_clock - tests move time instead of sleeping past TTLs */
+void
+dnscache_set_clock(struct dns_cache *c, time_t (*clock)(void))
+{
+	c->clock = clock;
+}
+
+/* dnscache_now - the time entries are stored and looked up at */
+time_t
+dnscache_now(const struct dns_cache *c)
+{
+	return c && c->clock ? c->clock() : time(NULL);
 }

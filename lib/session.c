@@ -48,6 +48,8 @@ struct session {
 	bool spf_mailfrom_done;
 	bool report_helo;		/* this message's header carries spf= smtp.helo too */
 	struct dkimv_msg *dkim;
+	struct dns stage_dns;		/* rt->dns with this stage's budget (DNSBudget) */
+	struct dkimv_settings dkim_settings;	/* rt->dkim asking through stage_dns */
 	char *auth_user;		/* SMTP AUTH name, NULL if none */
 	char *from_values[SESSION_MAX_FROM];
 	size_t n_from;			/* From fields seen (may exceed what we keep) */
@@ -191,12 +193,12 @@ run_spf(struct session *s)
 		s->spf_mailfrom_done = true;
 		return;
 	}
-	spf_check(&s->rt->dns, &req, SPF_ID_MAILFROM, &s->spf_mailfrom);
+	spf_check(&s->stage_dns, &req, SPF_ID_MAILFROM, &s->spf_mailfrom);
 	s->spf_mailfrom_done = true;
 	/* With <> the MAIL FROM check above already was the HELO check. */
 	s->report_helo = s->rt->cfg.spf_helo && s->mail_from[0] != '\0';
 	if (s->report_helo && !s->spf_helo_done) {
-		spf_check(&s->rt->dns, &req, SPF_ID_HELO, &s->spf_helo);
+		spf_check(&s->stage_dns, &req, SPF_ID_HELO, &s->spf_helo);
 		s->spf_helo_done = true;
 	}
 }
@@ -212,8 +214,12 @@ session_mail_from(struct session *s, const char *address)
 	s->trusted_net = s->ip_ok && ipaddr_in_nets(&s->ip, s->rt->cfg.trusted_nets,
 						     s->rt->cfg.n_trusted_nets);
 	s->mail_from = session_unbracket(address ? address : "");
+	s->stage_dns = s->rt->dns;
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 	run_spf(s);
-	s->dkim = dkimv_begin(&s->rt->dkim);
+	s->dkim_settings = s->rt->dkim;
+	s->dkim_settings.dns = &s->stage_dns;
+	s->dkim = dkimv_begin(&s->dkim_settings);
 }
 
 /* name_is - a field name equals want, case-insensitively; white space before
@@ -310,8 +316,11 @@ session_header(struct session *s, const char *name, const char *value)
 void
 session_eoh(struct session *s)
 {
-	if (s->dkim)
+	if (s->dkim) {
+		/* libopendkim fetches the keys here: end of headers is a stage */
+		dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 		dkimv_eoh(s->dkim);
+	}
 }
 
 /* session_wants_body - false when no check needs the rest of the body */
@@ -545,8 +554,10 @@ evaluate_domain(struct session *s, const struct dkimv_outcome *dk, const char *d
 		.dkim = dk,
 		.mode = s->rt->dmarc.mode,
 	};
+	struct dmarc_ctx ctx = s->rt->dmarc;
 
-	dmarc_evaluate(&s->rt->dmarc, &req, out);
+	ctx.dns = &s->stage_dns;
+	dmarc_evaluate(&ctx, &req, out);
 }
 
 /* run_dmarc - the author domain(s), then the evaluation DMARCMultiFrom asks for */
@@ -706,6 +717,7 @@ session_eom(struct session *s, struct verdict *v)
 	memset(v, 0, sizeof(*v));
 	if (s->rt == NULL)
 		session_mail_from(s, "");	/* an MTA that skipped MAIL FROM: treat as <> */
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);	/* the EOM stage's own */
 	if (s->dkim) {
 		dkimv_end(s->dkim, &dk);
 		dkim_unreadable(s, &dk);

@@ -60,6 +60,17 @@ fail_with(struct spf_eval *ev, enum spf_result r, const char *fmt, const char *a
 	return MATCH_ERROR;
 }
 
+/* fail_dns - temperror: "DNS error looking up <what><name> (<why>)" */
+static enum match
+fail_dns(struct spf_eval *ev, const char *what, const char *name, const struct dns_result *res)
+{
+	buf_reset(&ev->reason);
+	buf_printf(&ev->reason, "DNS error looking up %s%s (%s)", what, name,
+		   res->reason ? res->reason : "DNS error");
+	ev->error = SPF_TEMPERROR;
+	return MATCH_ERROR;
+}
+
 /* spf_domain_ok - RFC 7208 4.3: a multi-label name of host-name characters */
 static bool
 spf_domain_ok(const char *d)
@@ -175,7 +186,7 @@ match_a(struct spf_eval *ev, const char *name, unsigned cidr4, unsigned cidr6, b
 
 	query(ev, name, client_addr_type(ev), &res);
 	if (res.status == DNS_TEMPFAIL) {
-		m = fail_with(ev, SPF_TEMPERROR, "DNS error looking up %s", name);
+		m = fail_dns(ev, "", name, &res);
 	} else if (count_voids && !count_void(ev, &res)) {
 		m = fail_with(ev, SPF_PERMERROR, "too many void DNS lookups (at %s)", name);
 	} else {
@@ -195,7 +206,7 @@ match_mx(struct spf_eval *ev, const char *name, unsigned cidr4, unsigned cidr6)
 
 	query(ev, name, LDNS_RR_TYPE_MX, &res);
 	if (res.status == DNS_TEMPFAIL) {
-		m = fail_with(ev, SPF_TEMPERROR, "DNS error looking up MX %s", name);
+		m = fail_dns(ev, "MX ", name, &res);
 		goto out;
 	}
 	if (!count_void(ev, &res)) {
@@ -328,7 +339,7 @@ match_exists(struct spf_eval *ev, const char *name)
 
 	query(ev, name, LDNS_RR_TYPE_A, &res);
 	if (res.status == DNS_TEMPFAIL)
-		m = fail_with(ev, SPF_TEMPERROR, "DNS error looking up %s", name);
+		m = fail_dns(ev, "", name, &res);
 	else if (!count_void(ev, &res))
 		m = fail_with(ev, SPF_PERMERROR, "too many void DNS lookups (at %s)", name);
 	else
@@ -426,7 +437,7 @@ fetch_record(struct spf_eval *ev, const char *domain, char **record)
 	*record = NULL;
 	query(ev, domain, LDNS_RR_TYPE_TXT, &res);
 	if (res.status == DNS_TEMPFAIL) {
-		fail_with(ev, SPF_TEMPERROR, "DNS error looking up the SPF record of %s", domain);
+		fail_dns(ev, "the SPF record of ", domain, &res);
 		dns_result_free(&res);
 		return SPF_TEMPERROR;
 	}

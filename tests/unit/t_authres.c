@@ -84,6 +84,16 @@ START_TEST(test_long_values)
 }
 END_TEST
 
+/* a value that starts with spaces (found by fuzz_authres: read before the buffer) */
+START_TEST(test_fold_leading_space)
+{
+	char *v = authres_fold("Authentication-Results", "   (only a comment)  ");
+
+	ck_assert_str_eq(v, "(only a comment)");
+	free(v);
+}
+END_TEST
+
 /* rollback drops exactly what came after the mark */
 START_TEST(test_rollback)
 {
@@ -187,6 +197,7 @@ main(void)
 	tcase_add_loop_test(tc, test_escaping, 0, sizeof(escape_cases) / sizeof(escape_cases[0]));
 	tcase_add_test(tc, test_long_values);
 	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_fold_leading_space);
 	tcase_add_loop_test(tc, test_authserv_id, 0, sizeof(id_cases) / sizeof(id_cases[0]));
 	tcase_add_test(tc, test_no_id);
 	tcase_add_test(tc, test_fold);
