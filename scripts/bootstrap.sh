@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 
 # build: compiler, autotools, libraries; test: check, ldns-testns, Postfix, swaks, PyYAML,
 # DKIM signers (dkimpy) and OpenDKIM for the differential test, dpkg tools for the
-# package test, libwrap0 and m4 for the private Sendmail the Sendmail test unpacks
+# package test, libwrap0 and m4 for the private Sendmail the Sendmail test unpacks,
+# GNU time for the DKIM memory checks, valgrind for the end-to-end memcheck run
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	libopendkim-dev libmicrohttpd-dev libpsl-dev libidn2-dev publicsuffix libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
 	python3-dkim python3-nacl opendkim libmail-dkim-perl debhelper dpkg-dev fakeroot
-	libwrap0 m4 time"
+	libwrap0 m4 time
+	valgrind"
 
 missing=""
 for p in $packages; do

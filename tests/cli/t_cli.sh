@@ -23,7 +23,8 @@ printf 'From: a@pass.example\nSubject: t\n\nbody\n' >"$WORK/msg.eml"
 C=$(conf base)
 
 # --- -V and -n
-check "-V prints the version" bash -c "'$AM' -V | grep -q '^authmilter [0-9]'"
+version=$(sed -n 's/^AC_INIT(\[authmilter\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
+check "-V prints the version of configure.ac ($version)" [ "$("$AM" -V)" = "authmilter $version" ]
 check "-n accepts a good file" "$AM" -n -c "$C"
 printf 'Bogus 1\nSPFHelo perhaps\n# fine\nDNSTimeout 0\n' >"$WORK/bad.conf"
 "$AM" -n -c "$WORK/bad.conf" >"$WORK/bad.out" 2>&1
@@ -33,18 +34,33 @@ check "-n names file:line for each error" bash -c "
 	grep -q '^$WORK/bad.conf:1: unknown key \"Bogus\"' '$WORK/bad.out' &&
 	grep -q '^$WORK/bad.conf:2: SPFHelo wants yes or no' '$WORK/bad.out' &&
 	grep -q '^$WORK/bad.conf:4: DNSTimeout wants a whole number' '$WORK/bad.out'"
+check "-n reports nothing else (the comment line is fine)" [ "$(wc -l <"$WORK/bad.out")" = 3 ]
 check "-n on a missing file fails" bash -c "! '$AM' -n -c '$WORK/none.conf' 2>/dev/null"
 printf 'partner.example never-reject\n' >"$WORK/overrides"
 sed -n 's/^#\([A-Z][A-Za-z]* .*\)/\1/p' "$top_srcdir/conf/authmilter.conf" |
 	sed "s|^DMARCOverrides .*|DMARCOverrides $WORK/overrides|" >"$WORK/sample.conf"
 check "sample conf with every key set is valid" "$AM" -n -c "$WORK/sample.conf"
-check "sample conf documents every key (28)" [ "$(wc -l <"$WORK/sample.conf")" -ge 28 ]
+# every key the parser knows (its table in lib/config.c) is set in the sample
+# and has an entry in authmilter.conf(5); each sample line is valid on its own
+keys=$(sed -n 's/^[[:space:]]*{ "\([A-Za-z]*\)",[[:space:]]*CT_.*/\1/p' "$top_srcdir/lib/config.c")
+nkeys=$(wc -w <<<"$keys")
+check "the key table in lib/config.c was read ($nkeys keys, 28 when this was written)" [ "$nkeys" -ge 28 ]
+for k in $keys; do
+	check "sample conf sets $k exactly once" [ "$(grep -c "^$k " "$WORK/sample.conf")" = 1 ]
+	check "authmilter.conf(5) has an entry for $k" grep -q "^\.BI\? $k\( \|\$\)" "$top_srcdir/conf/authmilter.conf.5"
+done
+conf_ok() { "$AM" -n -c "$1" >/dev/null; }
+while read -r line; do
+	printf '%s\n' "$line" >"$WORK/one.conf"
+	check "sample line valid by itself: $line" conf_ok "$WORK/one.conf"
+done <"$WORK/sample.conf"
 
 # --- test mode contract
 out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 192.0.2.1 -H helo.pass.example -s a@pass.example)
 rc=$?
 check "test mode exits 0" [ "$rc" = 0 ]
-check "first line is an Authentication-Results field" bash -c "[[ \"\$(head -1 <<<'$out')\" == 'Authentication-Results: mx.cli.test; spf=pass '* ]]"
+check "first line is the whole Authentication-Results field" [ "$(head -1 <<<"$out")" = \
+	'Authentication-Results: mx.cli.test; spf=pass (pass.example matched ip4:192.0.2.0/24) smtp.mailfrom=a@pass.example; spf=pass (helo.pass.example matched a) smtp.helo=helo.pass.example; dkim=none; dmarc=none (no DMARC record) header.from=pass.example' ]
 check "last line is action=accept" [ "$(tail -1 <<<"$out")" = action=accept ]
 check "HELO identity reported too" grep -q 'spf=pass (helo.pass.example matched a) smtp.helo=helo.pass.example' <<<"$out"
 check "output is one line per field, unfolded" [ "$(wc -l <<<"$out")" = 2 ]
@@ -55,18 +71,20 @@ check "null sender (-s '') checks postmaster@HELO as smtp.helo" \
 
 out=$("$AM" -c "$(conf rej 'SPFRejectFail yes')" -t "$WORK/msg.eml" -i 198.51.100.7 -H x.example -s '<a@pass.example>' 2>"$WORK/err")
 rc=$?
-check "SPFRejectFail: action=reject, exit 0" bash -c "[ $rc = 0 ] && [ \"\$(tail -1 <<<'$out')\" = action=reject ]"
+check "SPFRejectFail: exit 0" [ "$rc" = 0 ]
+check "SPFRejectFail: action=reject" [ "$(tail -1 <<<"$out")" = action=reject ]
 check "SPFRejectFail: reply 550 5.7.23 on stderr" grep -q 'reply: 550 5.7.23 SPF check failed for pass.example' "$WORK/err"
 out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 198.51.100.7 -H x.example -s a@pass.example)
-check "SPF fail without SPFRejectFail is stamped and accepted" bash -c "grep -q 'spf=fail' <<<'$out' && [ \"\$(tail -1 <<<'$out')\" = action=accept ]"
+check "SPF fail without SPFRejectFail is stamped" grep -q 'spf=fail' <<<"$out"
+check "SPF fail without SPFRejectFail is accepted" [ "$(tail -1 <<<"$out")" = action=accept ]
 
 out=$("$AM" -c "$(conf tf 'TempFailOnDNSError yes')" -t "$WORK/msg.eml" -i 192.0.2.1 -H x.example -s a@servfail.example 2>"$WORK/err")
-check "TempFailOnDNSError yes: temperror -> action=tempfail, 451 4.7.24" bash -c "
-	grep -q 'spf=temperror' <<<'$out' && [ \"\$(tail -1 <<<'$out')\" = action=tempfail ] &&
-	grep -q 'reply: 451 4.7.24' '$WORK/err'"
+check "TempFailOnDNSError yes: spf=temperror" grep -q 'spf=temperror' <<<"$out"
+check "TempFailOnDNSError yes: action=tempfail" [ "$(tail -1 <<<"$out")" = action=tempfail ]
+check "TempFailOnDNSError yes: reply 451 4.7.24" grep -q 'reply: 451 4.7.24' "$WORK/err"
 out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 192.0.2.1 -H x.example -s a@servfail.example)
-check "TempFailOnDNSError no: temperror stamped, accepted" bash -c "
-	grep -q 'spf=temperror' <<<'$out' && [ \"\$(tail -1 <<<'$out')\" = action=accept ]"
+check "TempFailOnDNSError no: temperror stamped" grep -q 'spf=temperror' <<<"$out"
+check "TempFailOnDNSError no: accepted" [ "$(tail -1 <<<"$out")" = action=accept ]
 
 # --- unreachable nameserver: temperror within timeout x tries, never a hang
 printf 'Nameservers 127.0.0.1:9\nDNSTimeout 1\nDNSRetries 1\nAuthservID x\nSPFHelo no\n' >"$WORK/dead.conf"
@@ -75,21 +93,30 @@ out=$(timeout 20 "$AM" -c "$WORK/dead.conf" -t "$WORK/msg.eml" -i 192.0.2.1 -H h
 took_ms=$((($(date +%s%N) - start) / 1000000))
 check "unreachable nameserver gives temperror" grep -q 'spf=temperror' <<<"$out"
 check "and dmarc=temperror" grep -q 'dmarc=temperror' <<<"$out"
-# two lookups (SPF record, DMARC record), each at most timeout x tries = 2 s
-check "unreachable nameserver answered within 2 lookups x timeout x tries (${took_ms} ms)" [ "$took_ms" -lt 5000 ]
+# two lookups (SPF record, DMARC record), each at most timeout x tries = 2 s:
+# 4 s by design; the bound is generous (a loaded CI machine, a sanitizer
+# build) because what it guards against is a hang, not a slow second
+check "unreachable nameserver answered within 10 s (4 s by design: ${took_ms} ms)" [ "$took_ms" -lt 10000 ]
 
 # --- hostile envelopes: each must give a defined result and exit 0
+# envelope_ok RC OUTPUT: exit 0, an spf= result first, accepted
+envelope_ok() {
+	[ "$1" = 0 ] &&
+	grep -Eq '^Authentication-Results: mx.cli.test; spf=(pass|fail|none|neutral|softfail|permerror|temperror) ' <<<"$2" &&
+	[ "$(tail -1 <<<"$2")" = action=accept ]
+}
 long=$(head -c 3000 /dev/zero | tr '\0' a)
 for sender in '<<<>>>' 'no-at-sign' 'user@[192.0.2.1]' '@pass.example' "$long@pass.example" \
 	"a@$long.example" 'a@pass.example.' $'a@\xff\xfe.example' 'a b@pass.example' '<@route,@x:a@pass.example>'; do
 	out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 192.0.2.1 -H h.example -s "$sender" 2>/dev/null)
 	rc=$?
-	check "MAIL FROM ${sender:0:30}: exit 0 and a result" bash -c "[ $rc = 0 ] && grep -Eq '^Authentication-Results: mx.cli.test; spf=(pass|fail|none|neutral|softfail|permerror|temperror) ' <<<'$out' && [ \"\$(tail -1 <<<'$out')\" = action=accept ]"
+	check "MAIL FROM ${sender:0:30}: exit 0, a result, accepted" envelope_ok "$rc" "$out"
 done
 for helo in '' '[192.0.2.1]' "$long" $'h\x01.example' 'single'; do
 	out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 192.0.2.1 -H "$helo" -s '' 2>/dev/null)
 	rc=$?
-	check "HELO ${helo:0:20}: exit 0 and spf=none" bash -c "[ $rc = 0 ] && grep -q 'spf=none' <<<'$out'"
+	check "HELO ${helo:0:20}: exit 0" [ "$rc" = 0 ]
+	check "HELO ${helo:0:20}: spf=none" grep -q 'spf=none' <<<"$out"
 done
 out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 2001:db8::5 -H h.example -s a@pass.example)
 check "IPv6 client matched by ip6:" grep -q 'spf=pass' <<<"$out"
@@ -103,14 +130,22 @@ check "bad client IP is a usage error? no: none result" bash -c "'$AM' -c '$C' -
   printf 'Authentication-Results: mx.cli.test; spf=pass\n\n\x00\xff body\n'; } >"$WORK/hostile.eml"
 out=$(timeout 20 "$AM" -c "$C" -t "$WORK/hostile.eml" -i 192.0.2.1 -H h.example -s a@pass.example 2>"$WORK/err")
 rc=$?
-check "hostile message: exit 0, result, forged A-R found" bash -c "[ $rc = 0 ] && grep -q spf=pass <<<'$out' && grep -q 'would delete Authentication-Results #1' '$WORK/err'"
+check "hostile message: exit 0" [ "$rc" = 0 ]
+check "hostile message: spf=pass" grep -q spf=pass <<<"$out"
+check "hostile message: forged A-R found" grep -q 'would delete Authentication-Results #1' "$WORK/err"
 printf '' >"$WORK/empty.eml"
 out=$("$AM" -c "$C" -t "$WORK/empty.eml" -i 192.0.2.1 -s a@pass.example 2>/dev/null)
-check "empty message file: no From is dmarc=permerror, accepted" bash -c "grep -q 'dmarc=permerror (no From header field)$' <<<'$out' && [ \"\$(tail -1 <<<'$out')\" = action=accept ]"
+check "empty message file: no From is dmarc=permerror" grep -q 'dmarc=permerror (no From header field)$' <<<"$out"
+check "empty message file: accepted" [ "$(tail -1 <<<"$out")" = action=accept ]
 check "empty message file, DMARCMultiFrom ignore: accepted" bash -c "'$AM' -c '$(conf ign 'DMARCMultiFrom ignore')' -t '$WORK/empty.eml' -i 192.0.2.1 -s a@pass.example | grep -q '^action=accept$'"
 
 # --- usage errors
-check "missing message file: non-zero and a message" bash -c "! '$AM' -c '$C' -t '$WORK/nope.eml' -i 192.0.2.1 2>&1 | grep -q '^Auth' && '$AM' -c '$C' -t '$WORK/nope.eml' -i 192.0.2.1 2>&1 | grep -q 'nope.eml'"
+# (this was one pipeline whose status was grep's: the exit status went unchecked)
+out=$("$AM" -c "$C" -t "$WORK/nope.eml" -i 192.0.2.1 2>"$WORK/err")
+rc=$?
+check "missing message file: non-zero exit ($rc)" [ "$rc" != 0 ]
+check "missing message file: no result printed" [ -z "$out" ]
+check "missing message file: the message names the file" grep -q 'nope.eml' "$WORK/err"
 check "-t without -i is a usage error (exit 2)" bash -c "'$AM' -t '$WORK/msg.eml' 2>/dev/null; [ \$? = 2 ]"
 
 # --- the daemon: a unix socket with the configured mode, removed on SIGTERM
@@ -123,12 +158,15 @@ check "unix socket mode 0660" [ "$(stat -c %a "$S")" = 660 ]
 check "PID file written" [ "$(cat "$WORK/am.pid" 2>/dev/null)" = "$pid" ]
 kill "$pid"; wait "$pid"; rc=$?
 check "SIGTERM: exit 0" [ "$rc" = 0 ]
-check "SIGTERM: socket and PID file removed" bash -c "[ ! -e '$S' ] && [ ! -e '$WORK/am.pid' ]"
+check "SIGTERM: socket removed" [ ! -e "$S" ]
+check "SIGTERM: PID file removed" [ ! -e "$WORK/am.pid" ]
 # --- TCP: TCP_NODELAY on the listening socket (accepted sockets inherit it),
 # handed to libmilter as fd:N; privileges dropped to UserID once it is open
 if command -v strace >/dev/null && [ "$(id -u)" = 0 ]; then
 	P=$(free_port)
-	strace -f -o "$WORK/strace.log" -e trace=setsockopt,setuid,setresuid \
+	# LeakSanitizer cannot run under ptrace (it says so and exits non-zero):
+	# in the sanitizer build, leaks are checked by every other run
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" strace -f -o "$WORK/strace.log" -e trace=setsockopt,setuid,setresuid \
 		"$AM" -f -c "$(conf tcp "Socket inet:$P@127.0.0.1" 'UserID nobody')" >"$WORK/d3.log" 2>&1 &
 	spid=$!
 	wait_port "$P"
@@ -156,5 +194,7 @@ fi
 touch "$WORK/plainfile"
 timeout 10 "$AM" -f -c "$(conf busy "Socket unix:$WORK/plainfile")" >"$WORK/d2.log" 2>&1
 rc=$?
-check "refuses to replace a file that is not a socket" bash -c "[ $rc = 1 ] && grep -q 'plainfile exists and is not a socket' '$WORK/d2.log' && [ -f '$WORK/plainfile' ]"
+check "refuses to replace a file that is not a socket: exit 1" [ "$rc" = 1 ]
+check "refuses to replace a file that is not a socket: says why" grep -q 'plainfile exists and is not a socket' "$WORK/d2.log"
+check "refuses to replace a file that is not a socket: file kept" [ -f "$WORK/plainfile" ]
 finish

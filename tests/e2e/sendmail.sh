@@ -56,7 +56,7 @@ TrustedNetworks none
 CONF
 "$top_builddir/milter/authmilter" -f -c "$WORK/authmilter.conf" >"$WORK/authmilter.log" 2>&1 &
 MILTER_PID=$!
-wait_port "$MILTER_PORT" || { fail "authmilter listens"; finish; }
+wait_port "$MILTER_PORT" 60 || { fail "authmilter listens"; finish; }
 
 mkdir -p "$WORK/queue"
 chmod 700 "$WORK/queue"
@@ -73,6 +73,9 @@ define(\`confSTATUS_FILE', \`')dnl
 define(\`ALIAS_FILE', \`')dnl
 define(\`confPID_FILE', \`$WORK/sendmail.pid')dnl
 define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+dnl Sendmail stops listening above RefuseLA (12 x CPUs): a loaded CI machine is no reason
+define(\`confREFUSE_LA', \`10000')dnl
+define(\`confQUEUE_LA', \`10000')dnl
 define(\`confDONT_BLAME_SENDMAIL', \`GroupWritableDirPathSafe,InsufficientEntropy')dnl
 FEATURE(\`nocanonify')dnl
 FEATURE(\`accept_unresolvable_domains')dnl
@@ -87,7 +90,11 @@ check "sendmail.cf has our milter" grep -q "^Xauthmilter, S=inet:$MILTER_PORT@12
 unshare --uts sh -c "hostname mx.sm.test && exec $SM/usr/libexec/sendmail/sendmail -C $WORK/sendmail.cf -bD -odq" \
 	>"$WORK/sendmail.log" 2>&1 &
 SM_PID=$!
-wait_port "$SMTP_PORT" || { cat "$WORK/sendmail.log"; fail "sendmail listens"; finish; }
+# (the wait ends as soon as the port answers)
+wait_port "$SMTP_PORT" 60 || {
+	cat "$WORK/sendmail.log"
+	kill -0 "$SM_PID" 2>/dev/null && echo "(sendmail still running)" || echo "(sendmail exited)"
+	fail "sendmail listens"; finish; }
 
 message() {	# message NAME FROM_DOMAIN
 	printf 'From: Sender <sender@%s>\r\nTo: root@localhost\r\nSubject: %s\r\nAuthentication-Results: mx.sm.test; spf=pass smtp.mailfrom=forged@example.com\r\nAuthentication-Results: other.example; dkim=pass header.d=example.org\r\nMessage-ID: <%s@sm.test>\r\n\r\nBody of %s.\r\n' \
@@ -116,7 +123,7 @@ if h=$(queued_headers pass); then
 	check "pass: exactly one A-R with our authserv-id" [ "$(grep -c '^Authentication-Results: mx.sm.test;' <<<"$h")" = 1 ]
 	check "pass: spf=pass smtp.mailfrom=sender@pass.example" grep -q '^Authentication-Results: mx.sm.test;.*spf=pass (pass.example matched ip4:127.0.0.0/8) smtp.mailfrom=sender@pass.example' <<<"$h"
 	check "pass: dmarc=none header.from=pass.example" grep -q 'dmarc=none (no DMARC record) header.from=pass.example' <<<"$h"
-	check "pass: forged A-R removed" bash -c "! grep -q forged@example.com <<<'$h'"
+	check "pass: forged A-R removed" not grep -q forged@example.com <<<"$h"
 	check "pass: foreign A-R kept" grep -q '^Authentication-Results: other.example; dkim=pass' <<<"$h"
 else
 	fail "pass: queued by Sendmail"

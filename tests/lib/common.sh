@@ -7,6 +7,10 @@ failed=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
 
+# not COMMAND...: succeeds when the command fails (for check; a plain
+# "! cmd" there would negate check itself, not the command)
+not() { ! "$@"; }
+
 # check DESCRIPTION COMMAND...: the command's exit status decides
 check() {
 	local what=$1
@@ -51,9 +55,10 @@ stop_testns() {
 	NS_PID=
 }
 
-# wait_port PORT: until something accepts TCP connections on loopback
+# wait_port PORT [SECONDS]: until something accepts TCP connections on
+# loopback (10 s unless told)
 wait_port() {
-	for _ in $(seq 200); do
+	for _ in $(seq $((${2:-10} * 20))); do
 		(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
 		sleep 0.05
 	done

@@ -6,7 +6,9 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lib/common.sh"
 
-if [ "$(id -u)" != 0 ] || ! command -v dpkg-buildpackage >/dev/null || [ ! -d "$top_srcdir/.git" ]; then
+# (a git worktree's .git is a file, not a directory: ask git)
+if [ "$(id -u)" != 0 ] || ! command -v dpkg-buildpackage >/dev/null ||
+	! git -C "$top_srcdir" rev-parse --git-dir >/dev/null 2>&1; then
 	echo "SKIP: needs root, dpkg-buildpackage and a git checkout"
 	exit 77
 fi
@@ -31,9 +33,19 @@ for f in ./usr/sbin/authmilter ./etc/authmilter/authmilter.conf ./usr/share/man/
 	./usr/share/doc/authmilter/MIGRATING.md; do
 	check "package contains $f" grep -Eq " $f(\.gz)?\$" "$WORK/contents"
 done
+# The package keeps its system user on purge (Debian practice), so a user
+# left by an earlier run would make "user exists" pass whatever postinst
+# does: remove it first when the package is not installed.
+if ! dpkg -s authmilter >/dev/null 2>&1 && getent passwd authmilter >/dev/null; then
+	userdel authmilter 2>/dev/null
+	getent group authmilter >/dev/null && groupdel authmilter 2>/dev/null
+fi
+user_before=$(getent passwd authmilter >/dev/null && echo yes || echo no)
 check "dpkg -i installs it" dpkg -i "$DEB"
-check "system user authmilter exists" getent passwd authmilter
-check "installed binary runs" /usr/sbin/authmilter -V
+check "system user authmilter exists (before install: $user_before)" getent passwd authmilter
+check "system group authmilter exists" getent group authmilter
+version=$(dpkg-deb -f "$DEB" Version)
+check "installed binary runs and is the package's version ($version)" [ "$(/usr/sbin/authmilter -V)" = "authmilter ${version%-*}" ]
 check "installed conf is valid" /usr/sbin/authmilter -n -c /etc/authmilter/authmilter.conf
 
 # one message through the installed binary
@@ -56,7 +68,9 @@ else
 	pid=$!
 	wait_port "$P"
 	neg=$(python3 "$top_srcdir/tests/lib/milterneg.py" "127.0.0.1:$P")
-	check "installed daemon (no systemd here) answers the MTA as user authmilter: $neg" grep -q '^version=6' <<<"$neg"
+	check "installed daemon (no systemd here) answers the MTA: $neg" grep -q '^version=6' <<<"$neg"
+	check "installed daemon runs as user authmilter" \
+		[ "$(awk '/^Uid:/ { print $2 }' /proc/"$pid"/status 2>/dev/null)" = "$(id -u authmilter)" ]
 	kill "$pid"; wait "$pid"
 	check "installed daemon stops cleanly" [ $? = 0 ]
 fi
