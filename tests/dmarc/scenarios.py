@@ -82,7 +82,8 @@ def main():
             action = out[-1].split("=", 1)[1] if out and out[-1].startswith("action=") else "?"
             dmarc = re.search(r"dmarc=.*$", header)
             dmarc_text = dmarc.group(0) if dmarc else ""
-            ok = (re.search(case["expect"], dmarc_text if dmarc else header) is not None
+            ok = (p.returncode == 0
+                  and re.search(case["expect"], dmarc_text if dmarc else header) is not None
                   and action == case["action"])
             table.append((case["name"], dmarc_text.split(" ")[0] if dmarc else "(none)", action))
             if ok:

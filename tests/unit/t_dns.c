@@ -346,7 +346,7 @@ START_TEST(test_cache_lru_bound)
 	struct dns_cache *c = dnscache_new(3);
 	uint8_t pkt[4] = { 1, 2, 3, 4 }, *w;
 	size_t len;
-	char name[16];
+	char name[32];
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "n%d.test", i);
