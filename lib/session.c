@@ -60,6 +60,7 @@ struct session {
 	size_t n_dkim_fields;		/* DKIM-Signature fields seen, read or not */
 	bool has_list_id;
 	struct timespec started;	/* MAIL FROM, for the latency histogram */
+	time_t eval_time;		/* the time of evaluation; 0: the clock (test mode -T) */
 	size_t n_ar_seen;
 	size_t *ar_ours;		/* indexes of A-R fields claiming our id */
 	size_t n_ar_ours, cap_ar_ours;
@@ -184,6 +185,7 @@ run_spf(struct session *s)
 		.helo = s->helo ? s->helo : "",
 		.sender = s->mail_from,
 		.receiver = s->rt->cfg.authserv_id,
+		.now = s->eval_time,
 	};
 
 	if (!s->ip_ok) {
@@ -343,6 +345,13 @@ void
 session_abort(struct session *s)
 {
 	message_reset(s);
+}
+
+/* session_set_time - evaluate as at this time (Unix seconds) instead of the clock */
+void
+session_set_time(struct session *s, time_t when)
+{
+	s->eval_time = when;
 }
 
 /* session_set_queue_id - for the log line */

@@ -14,6 +14,8 @@
 #include "../lib/runtime.h"
 
 #include <getopt.h>
+#include <time.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +41,25 @@ usage(FILE *fp)
 		"usage: authmilter [-c CONF] [-f]           run the milter\n"
 		"       authmilter [-c CONF] -n             check the configuration\n"
 		"       authmilter [-c CONF] -t MESSAGE -i CLIENT_IP [-H HELO] [-s MAIL_FROM]\n"
-		"                  [-a AUTH_USER]\n"
+		"                  [-a AUTH_USER] [-T UNIXTIME]\n"
 		"                                           evaluate one message (test mode)\n"
 		"       authmilter -V                       print the version\n");
+}
+
+/* parse_unixtime - -T's argument: Unix seconds, positive; exits on anything else */
+static time_t
+parse_unixtime(const char *text)
+{
+	char *end;
+	long long t;
+
+	errno = 0;
+	t = strtoll(text, &end, 10);
+	if (errno || end == text || *end != '\0' || t <= 0) {
+		fprintf(stderr, "authmilter: -T needs Unix seconds, not \"%s\"\n", text);
+		exit(2);
+	}
+	return (time_t)t;
 }
 
 static void
@@ -50,7 +68,7 @@ parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt(argc, argv, "c:fnt:i:H:s:a:Vh")) != -1) {
+	while ((c = getopt(argc, argv, "c:fnt:i:H:s:a:T:Vh")) != -1) {
 		switch (c) {
 		case 'c': o->conf_path = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -60,6 +78,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'H': o->test.helo = optarg; break;
 		case 's': o->test.sender = optarg; break;
 		case 'a': o->test.auth_user = optarg; break;
+		case 'T': o->test.when = parse_unixtime(optarg); break;
 		case 'V': printf("authmilter %s\n", PACKAGE_VERSION); exit(EXIT_SUCCESS);
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		default: usage(stderr); exit(2);

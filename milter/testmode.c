@@ -10,11 +10,34 @@
 #include "../lib/session.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TESTMODE_BODY_CHUNK 65536
+
+/* The time of evaluation (-T), 0 for the clock. libopendkim judges t= and x=
+ * by time(3) alone (its fixed-time option is for signing), so the program's
+ * time() answers with -T once test mode sets it; the daemon never does. */
+static _Atomic time_t testmode_clock;
+
+/* time - the clock, or test mode's time of evaluation */
+time_t
+time(time_t *out)
+{
+	time_t t = atomic_load(&testmode_clock);
+	struct timespec now;
+
+	if (t == 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		t = now.tv_sec;
+	}
+	if (out)
+		*out = t;
+	return t;
+}
 
 static void
 strip_eol(struct buf *line)
@@ -105,7 +128,9 @@ testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
 		fprintf(stderr, "authmilter: %s: %s\n", args->message_file, strerror(errno));
 		return 2;
 	}
+	atomic_store(&testmode_clock, args->when);
 	s = session_new(slot);
+	session_set_time(s, args->when);
 	session_connect(s, args->client_ip, NULL);
 	if (args->helo)
 		session_helo(s, args->helo);

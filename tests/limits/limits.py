@@ -66,6 +66,14 @@ def signed(extra_fields=(), after=()):
     return fields + head + b"\r\n" + tail + b"\r\n" + body
 
 
+FUTURE = 1900000000        # 2030: a signature made then is "in the future" today
+
+
+def signed_at(clock):
+    msg = dkim_corpus.message("clock")
+    return dkim_corpus.sign(msg, "rsa2048", "rsa2048", clock=clock)
+
+
 def junk_sigs(n):
     return [("DKIM-Signature", b" v=1; a=rsa-sha256; d=attacker.example; s=s%d; c=relaxed;"
              b" h=from; bh=AAAA; b=junk%dxyz" % (i, i)) for i in range(n)]
@@ -155,6 +163,15 @@ CASES = [
 ]
 
 
+# Test mode -T (DESIGN.md contract 6): the time of evaluation for DKIM t= and x=
+CASES += [
+    dict(name="-T: a signature from 2030 fails on today's clock", ip="198.51.100.9",
+         msg=signed_at(FUTURE), expect=r"dkim=fail .*header.d=example.com", whole=True, action="reject"),
+    dict(name="-T: the same signature passes at its own time", ip="198.51.100.9", when=FUTURE + 100,
+         msg=signed_at(FUTURE), expect=r"dkim=pass .*header.d=example.com.*dmarc=pass", whole=True),
+]
+
+
 def run(binary, tmp, port, case):
     conf = os.path.join(tmp, "authmilter.conf")
     with open(conf, "w") as f:
@@ -166,6 +183,8 @@ def run(binary, tmp, port, case):
         f.write(case["msg"])
     args = [binary, "-c", conf, "-t", path, "-i", case.get("ip", "192.0.2.1"),
             "-H", case.get("helo", "mx.attacker.example"), "-s", case.get("mailfrom", "a@attacker.example")]
+    if "when" in case:
+        args += ["-T", str(case["when"])]
     p = subprocess.run(args, capture_output=True, timeout=120)
     out = p.stdout.decode("utf-8", "replace").splitlines()
     header = out[0] if out and out[0].startswith("Authentication-Results: ") else ""
