@@ -21,7 +21,8 @@ cpu_of() {
 }
 
 for t in "$@"; do
-	log=$build/campaign/$t.log
+	log=$build/campaign/$t.$(date +%s).log
+	started=$(date +%s)
 	mkdir -p "$build/work/$t" "$build/crashes/$t"
 	case $t in fuzz_dkim) len=65536 ;; fuzz_fromaddr|fuzz_config) len=16384 ;; *) len=8192 ;; esac
 	FUZZ_SKIP_KNOWN=1 "$build/$t" -max_len=$len -timeout=10 -rss_limit_mb=2048 \
@@ -32,6 +33,8 @@ for t in "$@"; do
 	while kill -0 "$pid" 2>/dev/null; do
 		cpu=$(cpu_of "$pid")
 		[ -n "$cpu" ] && [ "$cpu" -ge "$cpu_limit" ] && kill -INT "$pid"
+		[ -n "${FUZZ_WALL:-}" ] && [ $(( $(date +%s) - started )) -ge "$FUZZ_WALL" ] \
+			&& kill -INT "$pid"
 		sleep 5
 	done
 	wait "$pid"
@@ -40,5 +43,5 @@ for t in "$@"; do
 	crashes=$(ls "$build/crashes/$t" | wc -l)
 	rate=$(awk -v e="${execs:-0}" -v c="$cpu" 'BEGIN { printf "%d", c ? e / c : 0 }')
 	echo "$t cpu_s=$cpu execs=${execs:-0} execs_per_cpu_s=$rate $cov crashes=$crashes" \
-		| tee "$build/campaign/$t.txt"
+		| tee -a "$build/campaign/runs.txt"
 done
