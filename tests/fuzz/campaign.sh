@@ -25,7 +25,7 @@ for t in "$@"; do
 	started=$(date +%s)
 	mkdir -p "$build/work/$t" "$build/crashes/$t"
 	case $t in fuzz_dkim) len=65536 ;; fuzz_fromaddr|fuzz_config) len=16384 ;; *) len=8192 ;; esac
-	FUZZ_SKIP_KNOWN=1 "$build/$t" -max_len=$len -timeout=10 -rss_limit_mb=2048 \
+	"$build/$t" -max_len=$len -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$build/crashes/$t/" \
 		"$build/work/$t" "$here/corpus/$t" > "$log" 2>&1 &
 	pid=$!

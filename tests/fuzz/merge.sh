@@ -15,7 +15,7 @@ for t in $targets; do
 	new=$build/merge/$t
 	rm -rf "$new"
 	mkdir -p "$new" "$build/work/$t" "$here/corpus/$t"
-	FUZZ_SKIP_KNOWN=1 "$build/$t" -merge=1 -max_len=$len -timeout=10 -rss_limit_mb=2048 \
+	"$build/$t" -merge=1 -max_len=$len -timeout=10 -rss_limit_mb=2048 \
 		"$new" "$here/corpus/$t" "$build/work/$t" > "$build/merge/$t.log" 2>&1
 	find "$new" -type f -size +64k -delete
 	before=$(ls "$here/corpus/$t" | wc -l)
