@@ -414,7 +414,13 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
 		out->spf_aligned = a == 1;
 		unsure |= a < 0;
 	}
+	if (req->spf_result == SPF_TEMPERROR)
+		out->aligned_temperror |= aligned(ctx, &memo, req->spf_domain, author, out->org_domain,
+						 out->rec.aspf_strict) != 0;
 	for (size_t i = 0; req->dkim && i < req->dkim->n_sigs && !out->dkim_aligned; i++) {
+		if (req->dkim->sigs[i].result == DKIMV_TEMPERROR)
+			out->aligned_temperror |= aligned(ctx, &memo, req->dkim->sigs[i].domain, author,
+							  out->org_domain, out->rec.adkim_strict) != 0;
 		if (req->dkim->sigs[i].result != DKIMV_PASS)
 			continue;
 		int a = aligned(ctx, &memo, req->dkim->sigs[i].domain, author, out->org_domain,

@@ -54,6 +54,9 @@ struct dmarc_outcome {
 	const char *requested_from;	/* "p", "sp" or "np" */
 	enum dmarc_policy disposition;	/* after t=y / pct: what the owner asks for */
 	bool spf_aligned, dkim_aligned;
+	/* a fail where an aligned identifier could not be checked (DNS): SPF or
+	 * a DKIM signature ended in temperror, so it might have passed */
+	bool aligned_temperror;
 	char *record_note;		/* a record that was unusable or read differently, or NULL */
 	char *reason;			/* comment text */
 };

@@ -115,6 +115,15 @@ decide_dmarc(const struct policy_input *in, struct verdict *v)
 	if (ev->out.result != DMARC_FAIL)
 		return false;
 	v->dmarc_applied = dmarc_applied(in, v);
+	/* An aligned identifier we could not check might have passed: with
+	 * TempFailOnDNSError the sender tries again instead of getting a 550. */
+	if (v->dmarc_applied != DMARC_POLICY_NONE && ev->out.aligned_temperror
+	    && in->cfg->tempfail_on_dns_error) {
+		note(v, "aligned identifier had a DNS error");
+		set_reply(v, ACTION_TEMPFAIL, "451", "4.7.24",
+			  "Temporary DNS error during authentication checks, try again later", NULL);
+		return true;
+	}
 	if (v->dmarc_applied == DMARC_POLICY_REJECT) {
 		char *text = reject_text(in->cfg->dmarc_reject_text, ev->from_domain);
 		set_reply(v, ACTION_REJECT, "550", "5.7.1", text, NULL);
