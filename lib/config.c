@@ -245,6 +245,15 @@ for_each_line(const char *path, bool (*fn)(void *ctx, char *line, struct buf *wh
 	}
 	while (ok && fgets(line, sizeof(line), fp)) {
 		lineno++;
+		size_t n = strlen(line);
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n' && !feof(fp)) {
+			/* The rest would be read as a line of its own: a comment's
+			 * tail could become a network. An error, not a split. */
+			buf_printf(why, "%s:%u: line longer than %zu bytes", path, lineno,
+				   sizeof(line) - 2);
+			ok = false;
+			break;
+		}
 		line[strcspn(line, "#\r\n")] = '\0';
 		char *p = line;
 		while (isspace((unsigned char)*p))

@@ -230,6 +230,45 @@ START_TEST(test_overlong_line)
 }
 END_TEST
 
+/* A TrustedNetworks file line too long for the reader is an error: split,
+ * the tail of "#xxx... 0.0.0.0/0" was read as a network (pad 1022 did that).
+ * The longest line that fits (1022 bytes, then the newline) still loads. */
+static const struct { size_t pad; bool ok; } nets_line_cases[] = {
+	{ 1011, true }, { 1012, false }, { 1022, false }, { 5000, false },
+};
+
+START_TEST(test_nets_file_long_line)
+{
+	struct config cfg;
+	struct buf err, text, conf;
+	char path[64], nets[64];
+
+	buf_init(&text);
+	buf_addc(&text, '#');
+	for (size_t i = 0; i < nets_line_cases[_i].pad; i++)
+		buf_addc(&text, 'x');
+	buf_adds(&text, " 0.0.0.0/0\n192.0.2.0/24\n");
+	snprintf(nets, sizeof(nets), "/tmp/t_config_nets_XXXXXX");
+	int fd = mkstemp(nets);
+	ck_assert_int_eq(write(fd, text.data, text.len), (ssize_t)text.len);
+	close(fd);
+	buf_init(&conf);
+	buf_printf(&conf, "TrustedNetworks %s\n", nets);
+	bool ok = load_text(conf.data, &cfg, &err, path, sizeof(path));
+	unlink(nets);
+	ck_assert_msg(ok == nets_line_cases[_i].ok, "pad %zu: %s", nets_line_cases[_i].pad,
+		      err.data ? err.data : "loaded");
+	if (ok)
+		ck_assert_uint_eq(cfg.n_trusted_nets, 1);	/* the comment stayed a comment */
+	else
+		ck_assert_ptr_nonnull(strstr(err.data, "line longer than"));
+	buf_free(&text);
+	buf_free(&conf);
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config cfg;
@@ -270,6 +309,8 @@ main(void)
 	tcase_add_test(tc, test_every_error_reported);
 	tcase_add_test(tc, test_overlong_line);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_loop_test(tc, test_nets_file_long_line, 0,
+			    sizeof(nets_line_cases) / sizeof(nets_line_cases[0]));
 	tcase_add_test(tc, test_sample_conf_is_valid);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
