@@ -26,11 +26,7 @@ HOLDER_PID=
 cleanup() {
 	[ -n "$HOLDER_PID" ] && kill "$HOLDER_PID" 2>/dev/null
 	[ -n "$MILTER_PID" ] && kill -9 "$MILTER_PID" 2>/dev/null
-	stop_testns
-	if [ "$failed" -ne 0 ]; then
-		for f in "$WORK"/*.log; do echo "--- $f"; tail -20 "$f"; done
-	fi
-	rm -rf "$WORK"
+	cleanup_work
 }
 trap cleanup EXIT
 milterload_setup

@@ -27,11 +27,7 @@ TRAFFIC_PID=
 cleanup() {
 	[ -n "$TRAFFIC_PID" ] && kill "$TRAFFIC_PID" 2>/dev/null
 	[ -n "$MILTER_PID" ] && kill -9 "$MILTER_PID" 2>/dev/null
-	stop_testns
-	if [ "$failed" -ne 0 ]; then
-		for f in "$WORK"/*.log; do echo "--- $f"; tail -20 "$f"; done
-	fi
-	rm -rf "$WORK"
+	cleanup_work
 }
 trap cleanup EXIT
 

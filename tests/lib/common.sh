@@ -64,3 +64,13 @@ wait_port() {
 	done
 	return 1
 }
+
+# cleanup_work: stop the DNS server; after a failure show the tail of every
+# log in $WORK; then remove $WORK
+cleanup_work() {
+	stop_testns
+	if [ "$failed" -ne 0 ]; then
+		for f in "$WORK"/*.log; do echo "--- $f"; tail -20 "$f"; done
+	fi
+	rm -rf "$WORK"
+}
