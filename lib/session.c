@@ -60,7 +60,6 @@ struct session {
 	size_t n_dkim_fields;		/* DKIM-Signature fields seen, read or not */
 	bool has_list_id;
 	struct timespec started;	/* MAIL FROM, for the latency histogram */
-	time_t eval_time;		/* the time of evaluation; 0: the clock (test mode -T) */
 	size_t n_ar_seen;
 	size_t *ar_ours;		/* indexes of A-R fields claiming our id */
 	size_t n_ar_ours, cap_ar_ours;
@@ -185,7 +184,6 @@ run_spf(struct session *s)
 		.helo = s->helo ? s->helo : "",
 		.sender = s->mail_from,
 		.receiver = s->rt->cfg.authserv_id,
-		.now = s->eval_time,
 	};
 
 	if (!s->ip_ok) {
@@ -254,15 +252,13 @@ charge_header(struct session *s, size_t name_len, size_t value_len)
 	return false;
 }
 
-/* note_from - keep a From value whole, or say why it cannot be read */
+/* note_from - keep a From value whole, or remember why one cannot be read */
 static void
-note_from(struct session *s, const char *value, size_t len, bool readable)
+note_from(struct session *s, const char *value, size_t len, const char *unreadable)
 {
-	if (!readable && s->from_unreadable == NULL)
-		s->from_unreadable = "From field over MaxHeaderBytes";
-	else if (memchr(value, '\0', len) && s->from_unreadable == NULL)
-		s->from_unreadable = "NUL byte in From field";
-	else if (readable && s->n_from < SESSION_MAX_FROM)
+	if (unreadable && s->from_unreadable == NULL)
+		s->from_unreadable = unreadable;
+	else if (unreadable == NULL && s->n_from < SESSION_MAX_FROM)
 		s->from_values[s->n_from] = xstrndup(value, len);
 	s->n_from++;
 }
@@ -287,19 +283,21 @@ note_authres(struct session *s, const char *value)
 void
 session_header_bytes(struct session *s, const char *name, const char *value, size_t len)
 {
-	bool readable;
+	bool readable, has_nul;
 
 	if (s->rt == NULL)
 		return;		/* no MAIL FROM: not a message we check */
 	readable = charge_header(s, strlen(name), len);
+	has_nul = readable && memchr(value, '\0', len) != NULL;
 	if (name_is(name, "DKIM-Signature"))
 		s->n_dkim_fields++;
-	if (readable && memchr(value, '\0', len) && s->headers_unread == NULL)
+	if (has_nul && s->headers_unread == NULL)
 		s->headers_unread = "NUL byte in a header field";
 	if (s->dkim && readable && s->headers_unread == NULL)
 		dkimv_header(s->dkim, name, value);
 	if (name_is(name, "From"))
-		note_from(s, value, len, readable);
+		note_from(s, value, len, !readable ? "From field over MaxHeaderBytes"
+				      : has_nul ? "NUL byte in From field" : NULL);
 	else if (name_is(name, "List-Id"))
 		s->has_list_id = true;
 	else if (name_is(name, "Authentication-Results"))
@@ -345,13 +343,6 @@ void
 session_abort(struct session *s)
 {
 	message_reset(s);
-}
-
-/* session_set_time - evaluate as at this time (Unix seconds) instead of the clock */
-void
-session_set_time(struct session *s, time_t when)
-{
-	s->eval_time = when;
 }
 
 /* session_set_queue_id - for the log line */

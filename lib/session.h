@@ -35,7 +35,6 @@ void session_body(struct session *s, const void *data, size_t len);
 void session_eom(struct session *s, struct verdict *v);
 void session_abort(struct session *s);
 void session_set_queue_id(struct session *s, const char *queue_id);
-void session_set_time(struct session *s, time_t when);
 
 /* strip <> and surrounding space from an SMTP path argument */
 char *session_unbracket(const char *path);

@@ -124,7 +124,6 @@ macro_env(struct spf_eval *ev, const char *domain, struct spf_macro_env *env)
 	env->helo = ev->req->helo;
 	env->receiver = ev->req->receiver;
 	env->ip = &ev->req->ip;
-	env->now = ev->req->now;
 	env->validated_name = validated_name_cb;
 	env->ctx = ev;
 }

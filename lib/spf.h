@@ -31,7 +31,6 @@ struct spf_request {
 	const char *helo;	/* may be NULL or empty */
 	const char *sender;	/* MAIL FROM address without <>; "" for the null sender */
 	const char *receiver;	/* our host name, for %{r} */
-	time_t now;		/* the time of evaluation, for %{t}; 0: the clock */
 };
 
 struct spf_outcome {
@@ -52,7 +51,6 @@ const char *spf_result_name(enum spf_result r);
 struct spf_macro_env {
 	const char *sender, *local, *sender_domain, *domain, *helo, *receiver;
 	const struct ipaddr *ip;
-	time_t now;		/* %{t}; 0: the clock */
 	/* %{p}: the validated client name; called only when the macro is used */
 	const char *(*validated_name)(void *ctx);
 	void *ctx;

@@ -36,7 +36,7 @@ macro_value(const struct spf_macro_env *env, char letter, char *scratch, size_t 
 		return scratch;
 	case 'v': return env->ip->family == AF_INET6 ? "ip6" : "in-addr";
 	case 't':
-		snprintf(scratch, size, "%lld", (long long)(env->now ? env->now : time(NULL)));
+		snprintf(scratch, size, "%lld", (long long)time(NULL));
 		return scratch;
 	case 'p': return env->validated_name ? env->validated_name(env->ctx) : "unknown";
 	}

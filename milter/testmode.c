@@ -130,7 +130,6 @@ testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
 	}
 	atomic_store(&testmode_clock, args->when);
 	s = session_new(slot);
-	session_set_time(s, args->when);
 	session_connect(s, args->client_ip, NULL);
 	if (args->helo)
 		session_helo(s, args->helo);
