@@ -24,6 +24,7 @@
  * outcome.lib_error says which call failed, for the log.
  */
 #include "dkimv.h"
+#include "hdrname.h"
 #include "dkimv_field.h"
 #include "buf.h"
 
@@ -212,18 +213,6 @@ signature_field(struct dkimv_msg *m, const char *name, const char *value, size_t
 		crlf_field(&f->text, name, value, len);
 }
 
-/* is_signature - libopendkim's test: the name, white space before the colon dropped */
-static bool
-is_signature(const char *name)
-{
-	static const char sig[] = "DKIM-Signature";
-	size_t len = strlen(name);
-
-	while (len > 0 && isspace((unsigned char)name[len - 1]))
-		len--;
-	return len == sizeof(sig) - 1 && strncasecmp(name, sig, len) == 0;
-}
-
 /* dkimv_header_n - one field exactly as received: value is all after the
  * colon, len bytes, NUL bytes included */
 void
@@ -232,7 +221,7 @@ dkimv_header_n(struct dkimv_msg *m, const char *name, const char *value, size_t 
 	if (m->eoh_done)
 		return;
 	/* recorded even when libopendkim failed: each still gets a result */
-	if (is_signature(name)) {
+	if (hdrname_is(name, "DKIM-Signature")) {	/* libopendkim's test too */
 		signature_field(m, name, value, len);
 		return;
 	}

@@ -12,6 +12,7 @@
 #include "dkimv.h"
 #include "dmarc.h"
 #include "fromaddr.h"
+#include "hdrname.h"
 #include "policy.h"
 #include "runtime.h"
 #include "metrics.h"
@@ -222,19 +223,6 @@ session_mail_from(struct session *s, const char *address)
 	s->dkim = dkimv_begin(&s->dkim_settings);
 }
 
-/* name_is - a field name equals want, case-insensitively; white space before
- * the colon (RFC 5322 obsolete syntax) does not make it another field, or
- * "From :" would be a second From that only mail clients see */
-static bool
-name_is(const char *name, const char *want)
-{
-	size_t n = strlen(name);
-
-	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
-		n--;
-	return n == strlen(want) && strncasecmp(name, want, n) == 0;
-}
-
 /* charge_header - take a field from the MaxHeaderBytes budget; false once it is spent */
 static bool
 charge_header(struct session *s, size_t name_len, size_t value_len)
@@ -289,18 +277,18 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 		return;		/* no MAIL FROM: not a message we check */
 	readable = charge_header(s, strlen(name), len);
 	has_nul = readable && memchr(value, '\0', len) != NULL;
-	if (name_is(name, "DKIM-Signature"))
+	if (hdrname_is(name, "DKIM-Signature"))
 		s->n_dkim_fields++;
 	if (has_nul && s->headers_unread == NULL)
 		s->headers_unread = "NUL byte in a header field";
 	if (s->dkim && readable && s->headers_unread == NULL)
 		dkimv_header(s->dkim, name, value);
-	if (name_is(name, "From"))
+	if (hdrname_is(name, "From"))
 		note_from(s, value, len, !readable ? "From field over MaxHeaderBytes"
 				      : has_nul ? "NUL byte in From field" : NULL);
-	else if (name_is(name, "List-Id"))
+	else if (hdrname_is(name, "List-Id"))
 		s->has_list_id = true;
-	else if (name_is(name, "Authentication-Results"))
+	else if (hdrname_is(name, "Authentication-Results"))
 		/* Even past the budget: a forged field of ours is removed, whatever its size. */
 		note_authres(s, value);
 }
