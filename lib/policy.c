@@ -203,6 +203,11 @@ verdict_free(struct verdict *v)
 	free(v->delete_ar);
 	free(v->summary);
 	buf_free(&v->dmarc_notes);
+	for (size_t i = 0; i < v->n_add_fields; i++) {
+		free(v->add_fields[i].name);
+		free(v->add_fields[i].value);
+	}
+	free(v->add_fields);
 	memset(v, 0, sizeof(*v));
 }
 

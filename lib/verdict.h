@@ -27,6 +27,12 @@ struct dmarc_eval {
 	bool several_domains;
 };
 
+/* A header field to add after Authentication-Results (the ARC set, when sealing). */
+struct verdict_field {
+	char *name;
+	char *value;			/* unfolded */
+};
+
 struct verdict {
 	enum verdict_action action;
 	char *auth_results;		/* header value to insert first */
@@ -38,6 +44,8 @@ struct verdict {
 	char *summary;			/* one log line: every result and the action */
 	enum dmarc_policy dmarc_applied;	/* what local policy did about the disposition */
 	struct buf dmarc_notes;		/* local decisions, "; "-separated */
+	struct verdict_field *add_fields;	/* each inserted at the top after ours, in order */
+	size_t n_add_fields;
 };
 
 void verdict_free(struct verdict *v);

@@ -270,11 +270,11 @@ delete_forged(SMFICTX *ctx, const struct verdict *v)
 	return true;
 }
 
-/* insert_authres - our header, first in the message */
+/* insert_field - one field at the top of the message, folded */
 static bool
-insert_authres(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
+insert_field(SMFICTX *ctx, const struct conn *c, const char *name, const char *unfolded)
 {
-	char *folded = authres_fold("Authentication-Results", v->auth_results);
+	char *folded = authres_fold(name, unfolded);
 	struct buf value;
 	int rc;
 
@@ -283,10 +283,22 @@ insert_authres(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
 	if (c->leading_space)
 		buf_addc(&value, ' ');
 	buf_adds(&value, folded);
-	rc = smfi_insheader(ctx, 0, "Authentication-Results", value.data);
+	rc = smfi_insheader(ctx, 0, (char *)name, value.data);
 	buf_free(&value);
 	free(folded);
 	return rc == MI_SUCCESS;
+}
+
+/* insert_authres - our header first, then the verdict's other fields, each on top */
+static bool
+insert_authres(SMFICTX *ctx, const struct conn *c, const struct verdict *v)
+{
+	if (!insert_field(ctx, c, "Authentication-Results", v->auth_results))
+		return false;
+	for (size_t i = 0; i < v->n_add_fields; i++)
+		if (!insert_field(ctx, c, v->add_fields[i].name, v->add_fields[i].value))
+			return false;
+	return true;
 }
 
 /*

@@ -140,6 +140,8 @@ testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
 		fclose(fp);
 	session_eom(s, &v);
 	printf("Authentication-Results: %s\n", v.auth_results);
+	for (size_t i = 0; i < v.n_add_fields; i++)
+		printf("%s: %s\n", v.add_fields[i].name, v.add_fields[i].value);
 	printf("action=%s\n", verdict_action_name(v.action));
 	if (v.reply_text)
 		fprintf(stderr, "authmilter: reply: %s %s %s\n", v.smtp_code, v.smtp_xcode,
