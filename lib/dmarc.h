@@ -35,6 +35,8 @@ struct dmarc_record {
 bool dmarc_record_parse(const char *txt, enum dmarc_mode mode, struct dmarc_record *rec,
 			struct buf *why);
 bool dmarc_record_is_dmarc(const char *txt);
+/* the trimmed value of one tag, as the parser splits it (for authmilter-check) */
+bool dmarc_record_tag(const char *txt, const char *name, struct buf *value);
 
 struct dmarc_request {
 	const char *author_domain;

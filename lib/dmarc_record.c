@@ -189,3 +189,33 @@ dmarc_record_parse(const char *txt, enum dmarc_mode mode, struct dmarc_record *r
 		rec->p = DMARC_POLICY_NONE;	/* RFC 9989: a record without p= is p=none */
 	return true;
 }
+
+/* dmarc_record_tag - the value of tag name in a DMARC record, split and
+ * trimmed as dmarc_record_parse reads it (the last one when repeated, as
+ * there); false when the record has no such tag. For the checker, which
+ * needs the text of rua=, ruf= and pct= that the parsed form does not keep. */
+bool
+dmarc_record_tag(const char *txt, const char *name, struct buf *value)
+{
+	char *copy, *save = NULL, *tag;
+	bool first = true, found = false;
+
+	if (!dmarc_record_is_dmarc(txt))
+		return false;
+	copy = xstrdup(txt);
+	for (tag = strtok_r(copy, ";", &save); tag; tag = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(tag, '=');
+		if (first || eq == NULL) {
+			first = false;
+			continue;
+		}
+		*eq = '\0';
+		if (strcmp(trim(tag), name) == 0) {
+			buf_reset(value);
+			buf_adds(value, trim(eq + 1));
+			found = true;
+		}
+	}
+	free(copy);
+	return found;
+}
