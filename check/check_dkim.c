@@ -14,6 +14,8 @@ static const char *const common_selectors[] = {
 	"selector1", "selector2", "google", "k1", "s1", "s2", "default", "dkim", "mail",
 };
 
+#define COMMON_N (sizeof(common_selectors) / sizeof(common_selectors[0]))
+
 /* key_size - dkim.key: RSA < 1024 fail, 1024..2047 warn, >= 2048 ok; ed25519 ok */
 static void
 key_size(struct check_ctx *cx, const char *sel, const struct dkimv_key *k)
@@ -98,8 +100,8 @@ cname_finding(struct check_ctx *cx, const char *sel, const struct dns_result *re
 	free(target);
 }
 
-/* probe - one selector; true when it has a key record (or a CNAME) */
-static bool
+/* probe - one selector: 0 nothing there, 1 a key record, 2 a CNAME to nothing */
+static int
 probe(struct check_ctx *cx, const char *sel, bool asked)
 {
 	struct dns_result res;
@@ -107,7 +109,7 @@ probe(struct check_ctx *cx, const char *sel, bool asked)
 	char **strings = NULL;
 	size_t n = 0;
 	struct check_item *c;
-	bool any;
+	int any;
 
 	buf_init(&name);
 	buf_printf(&name, "%s._domainkey.%s", sel, cx->domain);
@@ -118,11 +120,11 @@ probe(struct check_ctx *cx, const char *sel, bool asked)
 		item_str(c, "selector", sel);
 		dns_result_free(&res);
 		buf_free(&name);
-		return true;
+		return 1;
 	}
 	if (res.status == DNS_ANSWER)
 		n = dns_txt_strings(&res, &strings);
-	any = n > 0 || res.cname != NULL;
+	any = n > 0 ? 1 : res.cname != NULL ? 2 : 0;
 	if (res.cname)
 		cname_finding(cx, sel, &res, n > 0);
 	if (n > 1) {
@@ -159,19 +161,33 @@ given(const struct check_ctx *cx, const char *sel)
 void
 check_dkim(struct check_ctx *cx)
 {
-	struct buf found;
-	size_t n_found = 0;
+	struct buf found, dangling;
+	size_t n_found = 0, n_dangling = 0;
 	struct check_item *c;
+	const char *sel;
+	int r;
 
 	buf_init(&found);
-	for (size_t i = 0; i < cx->n_selectors; i++)
-		if (probe(cx, cx->selectors[i], true))
-			buf_printf(&found, "%s%s", n_found++ ? ", " : "", cx->selectors[i]);
-	for (size_t i = 0; i < sizeof(common_selectors) / sizeof(common_selectors[0]); i++)
-		if (!given(cx, common_selectors[i]) && probe(cx, common_selectors[i], false))
-			buf_printf(&found, "%s%s", n_found++ ? ", " : "", common_selectors[i]);
+	buf_init(&dangling);
+	for (size_t i = 0; i < cx->n_selectors + COMMON_N; i++) {
+		sel = i < cx->n_selectors ? cx->selectors[i] : common_selectors[i - cx->n_selectors];
+		if (i >= cx->n_selectors && given(cx, sel))
+			continue;
+		r = probe(cx, sel, i < cx->n_selectors);
+		if (r == 1)
+			buf_printf(&found, "%s%s", n_found++ ? ", " : "", sel);
+		else if (r == 2)
+			buf_printf(&dangling, "%s%s", n_dangling++ ? ", " : "", sel);
+	}
 	if (n_found) {
-		c = report_add(cx->rep, "dkim.selectors", CHECK_OK, "Selectors found: %s.", found.data);
+		c = report_add(cx->rep, "dkim.selectors", CHECK_OK, "Keys found at: %s%s%s%s.",
+			       found.data, n_dangling ? " (" : "", n_dangling ? dangling.data : "",
+			       n_dangling ? " without a key)" : "");
+	} else if (n_dangling) {
+		c = report_add(cx->rep, "dkim.selectors", CHECK_FAIL, "Only CNAMEs without a key "
+			       "(%s).", dangling.data);
+		item_advice(c, "Publish the keys the CNAMEs point to; until then nothing can pass "
+			    "DKIM for the domain.");
 	} else if (cx->null_mx && cx->spf_reject_all) {
 		c = report_add(cx->rep, "dkim.selectors", CHECK_OK, "No DKIM key at the usual "
 			       "selectors, as expected of a domain that sends no mail.");
@@ -183,5 +199,7 @@ check_dkim(struct check_ctx *cx)
 			    "DKIM signing: DMARC needs SPF or DKIM to align.");
 	}
 	item_str(c, "found", found.data ? found.data : "");
+	item_str(c, "dangling", dangling.data ? dangling.data : "");
 	buf_free(&found);
+	buf_free(&dangling);
 }

@@ -288,7 +288,8 @@ void
 check_parked(struct check_ctx *cx)
 {
 	struct check_item *c;
-	bool looks_parked = cx->null_mx || cx->spf_reject_all;
+	/* MX hosts with "v=spf1 -all" is a receive-only domain, not a parked one */
+	bool looks_parked = cx->null_mx || (cx->spf_reject_all && cx->mx_known && cx->n_mx == 0);
 
 	if (!looks_parked)
 		return;
@@ -296,10 +297,17 @@ check_parked(struct check_ctx *cx)
 		c = report_add(cx->rep, "domain.parked", CHECK_OK, "Parked domain: null MX, "
 			       "\"v=spf1 -all\" and p=reject; nobody can send as it.");
 	} else {
+		struct buf lacks;
+		buf_init(&lacks);
+		if (!cx->null_mx)
+			buf_adds(&lacks, "a null MX");
+		if (!cx->spf_reject_all)
+			buf_printf(&lacks, "%s\"v=spf1 -all\"", lacks.len ? " and " : "");
+		if (!cx->dmarc_reject)
+			buf_printf(&lacks, "%sDMARC p=reject", lacks.len ? " and " : "");
 		c = report_add(cx->rep, "domain.parked", CHECK_WARN, "The domain looks parked but "
-			       "lacks %s%s%s.", cx->null_mx ? "" : "a null MX ",
-			       cx->spf_reject_all ? "" : "\"v=spf1 -all\" ",
-			       cx->dmarc_reject ? "" : "DMARC p=reject");
+			       "lacks %s.", lacks.data);
+		buf_free(&lacks);
 		item_advice(c, "A domain that sends no mail should publish all three: MX \"0 .\", "
 			    "TXT \"v=spf1 -all\", _dmarc TXT \"v=DMARC1; p=reject\".");
 	}
