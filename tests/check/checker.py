@@ -65,7 +65,7 @@ def zone():
         "l1a.broken.example": txt("v=spf1 include:l2a.broken.example a:h1.broken.example "
                                   "mx:h1.broken.example -all"),
         "l2a.broken.example": txt("v=spf1 include:l3a.broken.example a:h2.broken.example -all"),
-        "l3a.broken.example": txt("v=spf1 a:h1.broken.example exists:h2.broken.example -all"),
+        "l3a.broken.example": txt("v=spf1 a:h1.broken.example exists:h3.broken.example -all"),
         "l1b.broken.example": txt("v=spf1 mx:h1.broken.example a:h2.broken.example -all"),
         "h1.broken.example": [("A", "192.0.2.1"), ("MX", "10 mx1.broken.example.")],
         "h2.broken.example": [("A", "192.0.2.2")],
@@ -276,6 +276,57 @@ CASES = [
 ]
 
 
+# message mode: (name, signer domain/selector/key or None, from domain, ip, mail from,
+# sentences the explanation must hold)
+MESSAGES = [
+    ("o365-pass", ("o365.example", "selector1", "rsa2048"), "o365.example", "40.92.1.1",
+     "alice@o365.example", [
+         "SPF: the MAIL FROM identity alice@o365.example: pass, because o365.example "
+         "matched include:spf.protection.outlook.com.",
+         "DKIM: the signature of d=o365.example (selector selector1, rsa-sha256) is pass",
+         "Alignment: SPF passed for o365.example, which aligns with the From domain exactly.",
+         "Alignment: DKIM passed for d=o365.example, which aligns with the From domain exactly.",
+         "Action: accept."]),
+    ("broken-fail", None, "broken.example", "203.0.113.7", "bob@broken.example", [
+        "SPF: the MAIL FROM identity bob@broken.example: permerror, because more than 10 DNS "
+        "lookups",
+        "DKIM: the message has no signature.",
+        "DMARC: for the From domain broken.example: fail (p=none",
+        "Alignment: nothing aligned: neither SPF nor any DKIM signature passed.",
+        "Action: accept."]),
+    ("o365-badsig", ("o365.example", "selector2", "rsa2048"), "o365.example", "203.0.113.7",
+     "alice@o365.example", [
+         "SPF: the MAIL FROM identity alice@o365.example: fail, because o365.example matched "
+         "-all.",
+         "DKIM: the signature of d=o365.example (selector selector2, rsa-sha256) is",
+         "DMARC: for the From domain o365.example: fail (p=reject dis=reject",
+         "Action: reject, with the SMTP reply 550"]),
+]
+
+
+def run_messages(binary, conf, d):
+    passed = failed = 0
+    for name, signer, domain, ip, mailfrom, want in MESSAGES:
+        msg = dkim_corpus.message(name, domain=domain)
+        if signer:
+            msg = dkim_corpus.sign(msg, signer[1], signer[2], domain=signer[0])
+        path = os.path.join(d, name + ".eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        p = subprocess.run([binary, "message", path, "-i", ip, "-H", "mail." + domain,
+                            "-s", mailfrom, "-c", conf], capture_output=True, timeout=60)
+        out = p.stdout.decode("utf-8", "replace")
+        missing = [w for w in want if w not in out]
+        if missing or p.returncode != 0:
+            failed += 1
+            print("FAIL message %s (exit %d)\n  missing: %s\n%s%s" % (
+                name, p.returncode, missing, out, p.stderr.decode()[:300]))
+        else:
+            passed += 1
+            print("ok   message %s" % name)
+    return passed, failed
+
+
 def status_of(checks, key):
     cid, _, sel = key.partition("/")
     found = [c["status"] for c in checks if c["id"] == cid
@@ -335,6 +386,8 @@ def main():
                 else:
                     passed += 1
                     print("ok   %s (%d checks, exit %d)" % (domain, len(checks), p.returncode))
+        mp, mf = run_messages(binary, conf, d)
+        passed, failed = passed + mp, failed + mf
     print("authmilter-check cases: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
