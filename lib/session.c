@@ -336,13 +336,14 @@ session_header(struct session *s, const char *name, const char *value)
 void
 session_eoh(struct session *s)
 {
-	if (s->rt)
-		upstream_or_spf(s);
-	if (s->dkim) {
-		/* libopendkim fetches the keys here: end of headers is a stage */
-		dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
+	if (s->rt == NULL)
+		return;
+	/* libopendkim fetches the keys here, and a deferred SPF check runs:
+	 * end of headers is a stage, one budget for both */
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
+	upstream_or_spf(s);
+	if (s->dkim)
 		dkimv_eoh(s->dkim);
-	}
 }
 
 /* session_wants_body - false when no check needs the rest of the body */
