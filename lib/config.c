@@ -20,7 +20,7 @@
 
 enum config_type {
 	CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE, CT_CHOICE, CT_NETS,
-	CT_OVERRIDES, CT_LISTEN, CT_SOCKET
+	CT_OVERRIDES, CT_LISTEN, CT_SOCKET, CT_SEALERS, CT_AUTHSERV_IDS
 };
 
 struct config_key {
@@ -71,6 +71,8 @@ static const struct config_key config_keys[] = {
 	{ "DMARCListAction",	CT_CHOICE,	OFF(dmarc_list_action),	0, 0, list_choices },
 	{ "ShutdownTimeout",	CT_INT,		OFF(shutdown_timeout),	1, 3600, NULL },
 	{ "MetricsListen",	CT_LISTEN,	OFF(metrics_listen),	0, 0, NULL },
+	{ "ARCTrustedSealers",	CT_SEALERS,	0,			0, 0, NULL },
+	{ "TrustedAuthservIDs",	CT_AUTHSERV_IDS, 0,			0, 0, NULL },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -133,6 +135,17 @@ free_overrides(struct config *cfg)
 	cfg->n_overrides = 0;
 }
 
+/* free_list - a list of strings */
+static void
+free_list(char ***list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
 /* config_find_override - the override for domain or its nearest parent */
 const struct dmarc_override *
 config_find_override(const struct config *cfg, const char *domain)
@@ -164,6 +177,8 @@ config_free(struct config *cfg)
 	free(cfg->dmarc_reject_text);
 	free(cfg->trusted_nets);
 	free_overrides(cfg);
+	free_list(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers);
+	free_list(&cfg->trusted_authserv_ids, &cfg->n_trusted_authserv_ids);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -338,6 +353,106 @@ add_override(void *ctx, char *line, struct buf *why)
 	return false;
 }
 
+/* list_add - append a copy of item */
+static void
+list_add(char ***list, size_t *n, const char *item)
+{
+	*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+	(*list)[(*n)++] = xstrdup(item);
+}
+
+/* check_domain - a host name: LDH labels of 1..63, 253 in all; why on error */
+static bool
+check_domain(const char *d, struct buf *why)
+{
+	size_t n = strlen(d), label = 0;
+
+	if (n == 0 || n > 253) {
+		buf_printf(why, "bad domain \"%s\" (empty or over 253 characters)", d);
+		return false;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)d[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-') {
+				buf_printf(why, "bad domain \"%s\" (empty, long or hyphen-edged label)", d);
+				return false;
+			}
+			label = 0;
+		} else if (isalnum(c) || c == '-' || c == '_') {
+			label++;
+		} else {
+			buf_printf(why, "bad domain \"%s\" (character '%c')", d, isprint(c) ? c : '?');
+			return false;
+		}
+	}
+	return true;
+}
+
+/* add_sealer - "lists.example.org" (that host) or ".example.org" (its subdomains) */
+static bool
+add_sealer(void *ctx, char *text, struct buf *why)
+{
+	struct config *cfg = ctx;
+	size_t n = strlen(text);
+
+	while (n > 0 && isspace((unsigned char)text[n - 1]))
+		text[--n] = '\0';
+	if (n > 1 && text[n - 1] == '.')
+		text[--n] = '\0';	/* the root label */
+	if (strchr(text, ' ') || strchr(text, '\t')) {
+		buf_printf(why, "one sealer domain a line, not \"%s\"", text);
+		return false;
+	}
+	if (!check_domain(text[0] == '.' ? text + 1 : text, why))
+		return false;
+	for (char *p = text; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	list_add(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers, text);
+	return true;
+}
+
+/* parse_sealers - "none", an inline comma/space list, or a file path (one a line) */
+static bool
+parse_sealers(struct config *cfg, const char *value, struct buf *why)
+{
+	char *copy, *save = NULL, *tok;
+	bool ok = true;
+
+	free_list(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers);
+	if (strcasecmp(value, "none") == 0)
+		return true;
+	if (value[0] == '/')
+		return for_each_line(value, add_sealer, cfg, why);
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save))
+		ok = add_sealer(cfg, tok, why);
+	free(copy);
+	return ok;
+}
+
+/* parse_authserv_ids - comma/space separated RFC 8601 authserv-ids (tokens) */
+static bool
+parse_authserv_ids(struct config *cfg, const char *value, struct buf *why)
+{
+	char *copy = xstrdup(value), *save = NULL, *tok;
+	bool ok = true;
+
+	free_list(&cfg->trusted_authserv_ids, &cfg->n_trusted_authserv_ids);
+	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save)) {
+		for (const char *p = tok; *p && ok; p++)
+			if (*p <= 0x20 || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?=", *p)) {
+				buf_printf(why, "bad authserv-id \"%s\" (want a token such as mx.example.net)",
+					   tok);
+				ok = false;
+			}
+		if (ok)
+			list_add(&cfg->trusted_authserv_ids, &cfg->n_trusted_authserv_ids, tok);
+	}
+	free(copy);
+	return ok;
+}
+
 static bool
 check_socket_spec(const char *spec)
 {
@@ -405,6 +520,10 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 		*(char **)field = xstrdup(value);
 		return true;
 	}
+	case CT_SEALERS:
+		return parse_sealers(cfg, value, why);
+	case CT_AUTHSERV_IDS:
+		return parse_authserv_ids(cfg, value, why);
 	case CT_OVERRIDES:
 		free_overrides(cfg);
 		return for_each_line(value, add_override, cfg, why);

@@ -63,6 +63,12 @@ struct config {
 	int dmarc_list_action;		/* enum list_action */
 	int shutdown_timeout;		/* seconds to finish messages in flight on SIGTERM */
 	char *metrics_listen;		/* ip:port for Prometheus, NULL: off */
+	/* ARCTrustedSealers: lower case; ".example.org" stands for its subdomains */
+	char **arc_trusted_sealers;
+	size_t n_arc_trusted_sealers;
+	/* TrustedAuthservIDs: upstream A-R ids believed from TrustedNetworks clients */
+	char **trusted_authserv_ids;
+	size_t n_trusted_authserv_ids;
 };
 
 void config_defaults(struct config *cfg);

@@ -35,6 +35,7 @@ static atomic_long in_flight;
 static atomic_ulong reloads[2];
 static atomic_ulong latency_buckets[N_BOUNDS + 1];
 static atomic_ulong latency_micros, latency_n;
+static atomic_ulong arc_overrides, upstream_spf;
 
 #define BUMP(array, i, n) do { if ((unsigned)(i) < (n)) atomic_fetch_add(&(array)[i], 1); } while (0)
 
@@ -45,6 +46,8 @@ void metrics_action(int a) { BUMP(action_count, a, ACTION_N); }
 void metrics_dns(enum metrics_dns what) { BUMP(dns_count, what, METRICS_DNS_N); }
 void metrics_in_flight(int delta) { atomic_fetch_add(&in_flight, delta); }
 void metrics_reload(int ok) { BUMP(reloads, ok ? 0 : 1, 2); }
+void metrics_arc_override(void) { atomic_fetch_add(&arc_overrides, 1); }
+void metrics_upstream_spf(void) { atomic_fetch_add(&upstream_spf, 1); }
 
 /* metrics_latency - one message's time from MAIL FROM to the verdict */
 void
@@ -91,6 +94,14 @@ metrics_render(struct buf *out)
 		   "authmilter_config_reloads_total{outcome=\"ok\"} %lu\n"
 		   "authmilter_config_reloads_total{outcome=\"refused\"} %lu\n",
 		   atomic_load(&reloads[0]), atomic_load(&reloads[1]));
+	buf_printf(out, "# HELP authmilter_arc_overrides_total DMARC failures accepted because a"
+		   " trusted ARC sealer's results showed a pass.\n"
+		   "# TYPE authmilter_arc_overrides_total counter\nauthmilter_arc_overrides_total %lu\n",
+		   atomic_load(&arc_overrides));
+	buf_printf(out, "# HELP authmilter_upstream_spf_total SPF results taken from a trusted"
+		   " upstream Authentication-Results field.\n"
+		   "# TYPE authmilter_upstream_spf_total counter\nauthmilter_upstream_spf_total %lu\n",
+		   atomic_load(&upstream_spf));
 	buf_adds(out, "# HELP authmilter_message_seconds Time from MAIL FROM to the verdict.\n"
 		 "# TYPE authmilter_message_seconds histogram\n");
 	unsigned long cumulative = 0;

@@ -19,6 +19,8 @@ void metrics_dns(enum metrics_dns what);
 void metrics_in_flight(int delta);
 void metrics_reload(int ok);
 void metrics_latency(double seconds);
+void metrics_arc_override(void);	/* a DMARC failure accepted for a trusted ARC sealer */
+void metrics_upstream_spf(void);	/* an SPF result taken from a TrustedAuthservIDs field */
 
 /* the whole exposition in Prometheus text format 0.0.4 */
 void metrics_render(struct buf *out);

@@ -4,6 +4,7 @@
  *   DMARC quarantine > accept.
  */
 #include "policy.h"
+#include "arc_trust.h"
 #include "authres.h"
 
 #include <stdlib.h>
@@ -34,6 +35,42 @@ note(struct verdict *v, const char *text)
 	if (v->dmarc_notes.len)
 		buf_adds(&v->dmarc_notes, "; ");
 	buf_adds(&v->dmarc_notes, text);
+}
+
+/* arc_override - true when a trusted ARC sealer's results rescue this
+ * DMARC failure (ARCTrustedSealers); the verdict names the sealer */
+static bool
+arc_override(const struct policy_input *in, struct verdict *v)
+{
+	const struct dmarc_eval *ev = in->dmarc;
+	struct arc_trust_request req = {
+		.from_domain = ev->from_domain,
+		.org_domain = ev->out.org_domain,
+		.dmarc = ev->out.result,
+		.adkim_strict = ev->out.rec.adkim_strict,
+		.aspf_strict = ev->out.rec.aspf_strict,
+		.chain = in->arc,
+		.sealers = in->cfg->arc_trusted_sealers,
+		.n_sealers = in->cfg->n_arc_trusted_sealers,
+	};
+	struct arc_trust t;
+	struct buf b;
+
+	arc_trust_decide(&req, &t);
+	if (!t.override)
+		return false;
+	buf_init(&b);
+	buf_adds(&b, "ARC from ");
+	authres_sanitize(&b, t.sealer, 253);
+	note(v, b.data);
+	buf_reset(&b);
+	buf_printf(&b, "arc=pass i=%u ", t.instance);
+	authres_sanitize(&b, t.sealer, 253);
+	buf_printf(&b, " %s=pass", t.via);
+	free(v->dmarc_override_comment);
+	v->dmarc_override = "trusted_forwarder";
+	v->dmarc_override_comment = buf_steal(&b);
+	return true;
 }
 
 /* dmarc_applied - the disposition after local policy, with a note for each change */
@@ -67,6 +104,9 @@ dmarc_applied(const struct policy_input *in, struct verdict *v)
 		note(v, "monitor mode");
 		return DMARC_POLICY_NONE;
 	}
+	/* Before the mailing-list rule: a list that seals is named, not guessed. */
+	if (arc_override(in, v))
+		return DMARC_POLICY_NONE;
 	if (in->mailing_list && p == DMARC_POLICY_REJECT && cfg->dmarc_list_action != LIST_REJECT) {
 		note(v, cfg->dmarc_list_action == LIST_QUARANTINE ? "mailing list: quarantine"
 								   : "mailing list: accept");
@@ -202,6 +242,7 @@ verdict_free(struct verdict *v)
 	free(v->reply_text);
 	free(v->delete_ar);
 	free(v->summary);
+	free(v->dmarc_override_comment);
 	buf_free(&v->dmarc_notes);
 	for (size_t i = 0; i < v->n_add_fields; i++) {
 		free(v->add_fields[i].name);

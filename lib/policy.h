@@ -7,6 +7,7 @@
 #define AUTHMILTER_POLICY_H
 
 #include <stdbool.h>
+#include "arc_result.h"
 #include "buf.h"
 #include "config.h"
 #include "dkimv.h"
@@ -21,6 +22,7 @@ struct policy_input {
 	const struct dmarc_eval *dmarc;
 	const char *exempt;		/* why the client is not DMARC-enforced, or NULL */
 	bool mailing_list;		/* List-Id present */
+	const struct arc_chain *arc;	/* the verified ARC chain; NULL: not verified */
 };
 
 /* policy_decide - v's action, reply and DMARC decisions; the input is not changed */

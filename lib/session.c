@@ -16,6 +16,7 @@
 #include "policy.h"
 #include "runtime.h"
 #include "metrics.h"
+#include "upstream.h"
 
 #include <time.h>
 
@@ -64,6 +65,10 @@ struct session {
 	size_t n_ar_seen;
 	size_t *ar_ours;		/* indexes of A-R fields claiming our id */
 	size_t n_ar_ours, cap_ar_ours;
+	/* TrustedAuthservIDs: SPF waits for the border's field (lib/upstream) */
+	bool upstream_wait, upstream_used;
+	char *upstream_field;		/* the topmost A-R with a listed id */
+	char *upstream_helo;		/* the HELO its result is about, for <> */
 };
 
 /* session_new - a connection's state; each message takes the slot's current snapshot */
@@ -103,6 +108,10 @@ message_reset(struct session *s)
 	runtime_release(s->rt);
 	s->rt = NULL;
 	s->n_ar_seen = s->n_ar_ours = 0;
+	free(s->upstream_field);
+	free(s->upstream_helo);
+	s->upstream_field = s->upstream_helo = NULL;
+	s->upstream_wait = s->upstream_used = false;
 }
 
 
@@ -217,7 +226,10 @@ session_mail_from(struct session *s, const char *address)
 	s->mail_from = session_unbracket(address ? address : "");
 	s->stage_dns = s->rt->dns;
 	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
-	run_spf(s);
+	/* Behind a border MTA its A-R, known only at EOH, may stand for ours. */
+	s->upstream_wait = upstream_applies(&s->rt->cfg, s->trusted_net);
+	if (!s->upstream_wait)
+		run_spf(s);
 	s->dkim_settings = s->rt->dkim;
 	s->dkim_settings.dns = &s->stage_dns;
 	s->dkim = dkimv_begin(&s->dkim_settings);
@@ -288,9 +300,29 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 				      : has_nul ? "NUL byte in From field" : NULL);
 	else if (hdrname_is(name, "List-Id"))
 		s->has_list_id = true;
-	else if (hdrname_is(name, "Authentication-Results"))
+	else if (hdrname_is(name, "Authentication-Results")) {
 		/* Even past the budget: a forged field of ours is removed, whatever its size. */
 		note_authres(s, value);
+		if (s->upstream_wait && s->upstream_field == NULL && readable && !has_nul
+		    && upstream_is_trusted(&s->rt->cfg, value))
+			s->upstream_field = xstrndup(value, len);
+	}
+}
+
+/* upstream_or_spf - the border's spf= result when it has one, else our check */
+static void
+upstream_or_spf(struct session *s)
+{
+	if (!s->upstream_wait || s->spf_mailfrom_done)
+		return;
+	s->upstream_used = s->upstream_field
+		&& upstream_spf(s->upstream_field, s->mail_from, &s->spf_mailfrom, &s->upstream_helo);
+	if (s->upstream_used) {
+		s->spf_mailfrom_done = true;
+		metrics_upstream_spf();
+	} else {
+		run_spf(s);
+	}
 }
 
 /* session_header - a header field whose value is a C string (libmilter's) */
@@ -304,11 +336,14 @@ session_header(struct session *s, const char *name, const char *value)
 void
 session_eoh(struct session *s)
 {
-	if (s->dkim) {
-		/* libopendkim fetches the keys here: end of headers is a stage */
-		dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
+	if (s->rt == NULL)
+		return;
+	/* libopendkim fetches the keys here, and a deferred SPF check runs:
+	 * end of headers is a stage, one budget for both */
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
+	upstream_or_spf(s);
+	if (s->dkim)
 		dkimv_eoh(s->dkim);
-	}
 }
 
 /* session_wants_body - false when no check needs the rest of the body */
@@ -462,7 +497,8 @@ build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	authres_begin(&ar, s->rt->cfg.authserv_id);
 	if (s->spf_mailfrom_done) {
 		if (null_sender)
-			add_spf(&ar, &s->spf_mailfrom, "smtp.helo", s->helo ? s->helo : "");
+			add_spf(&ar, &s->spf_mailfrom, "smtp.helo", s->upstream_helo ? s->upstream_helo
+						 : s->helo ? s->helo : "");
 		else
 			add_spf(&ar, &s->spf_mailfrom, "smtp.mailfrom", s->mail_from);
 	}
@@ -480,7 +516,8 @@ exempt_reason(const struct session *s)
 {
 	if (s->auth_user)
 		return "authenticated client";
-	if (s->trusted_net)
+	/* A border's field was believed: the message is the border's client's. */
+	if (s->trusted_net && !s->upstream_used)
 		return "trusted network";
 	return NULL;
 }
@@ -617,7 +654,8 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 		authres_sanitize(&b, ev->from_domain, 100);
 	}
 	if (s->spf_mailfrom_done)
-		buf_printf(&b, " spf=%s", spf_result_name(s->spf_mailfrom.result));
+		buf_printf(&b, " spf=%s%s", spf_result_name(s->spf_mailfrom.result),
+			   s->upstream_used ? " spf_source=upstream" : "");
 	if (s->report_helo)
 		buf_printf(&b, " spf_helo=%s", spf_result_name(s->spf_helo.result));
 	if (s->dkim && !dk->signed_message)
@@ -713,6 +751,7 @@ session_eom(struct session *s, struct verdict *v)
 	if (s->rt == NULL)
 		session_mail_from(s, "");	/* an MTA that skipped MAIL FROM: treat as <> */
 	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);	/* the EOM stage's own */
+	upstream_or_spf(s);	/* an MTA that sent no EOH */
 	if (s->dkim) {
 		dkimv_end(s->dkim, &dk);
 		dkim_unreadable(s, &dk);
@@ -727,6 +766,8 @@ session_eom(struct session *s, struct verdict *v)
 		.mailing_list = s->has_list_id,
 	};
 	policy_decide(&in, v);
+	if (v->dmarc_override)
+		metrics_arc_override();
 	build_authres(s, &dk, &ev, v);
 	if (s->n_ar_ours) {
 		v->n_delete = s->n_ar_ours;

@@ -44,6 +44,11 @@ struct verdict {
 	char *summary;			/* one log line: every result and the action */
 	enum dmarc_policy dmarc_applied;	/* what local policy did about the disposition */
 	struct buf dmarc_notes;		/* local decisions, "; "-separated */
+	/* a DMARC failure accepted by local policy for a named reason, for the
+	 * history row: RFC 7489 PolicyOverrideType ("trusted_forwarder") and a
+	 * comment ("arc=pass i=2 lists.example.org dkim=pass"); NULL when none */
+	const char *dmarc_override;
+	char *dmarc_override_comment;
 	struct verdict_field *add_fields;	/* each inserted at the top after ours, in order */
 	size_t n_add_fields;
 };

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # GNU time for the DKIM memory checks, valgrind for the end-to-end memcheck run
 packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	libopendkim-dev libmicrohttpd-dev libpsl-dev libidn2-dev publicsuffix libssl-dev check ldnsutils postfix swaks python3 python3-yaml strace
-	python3-dkim python3-nacl opendkim libmail-dkim-perl debhelper dpkg-dev fakeroot
+	python3-dkim python3-authres python3-nacl opendkim libmail-dkim-perl debhelper dpkg-dev fakeroot
 	libwrap0 m4 time
 	valgrind clang-14 libclang-rt-14-dev
 	libcurl4-openssl-dev nginx-light"
