@@ -23,7 +23,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define MESSAGE_BODY_CHUNK 65536
 #define AR_MAX_RESULTS 64
 #define AR_MAX_PROPS 8
 
@@ -35,73 +34,6 @@ struct ar_result {
 	char *prop_name[AR_MAX_PROPS], *prop_value[AR_MAX_PROPS];
 	size_t n_props;
 };
-
-/* read_line - one line including its end; false at EOF */
-static bool
-read_line(FILE *fp, struct buf *line)
-{
-	int c;
-
-	buf_reset(line);
-	while ((c = getc(fp)) != EOF) {
-		buf_addc(line, (char)c);
-		if (c == '\n')
-			break;
-	}
-	return line->len > 0;
-}
-
-/* flush_header - one whole field (continuation lines kept) to the session */
-static void
-flush_header(struct session *s, struct buf *field)
-{
-	char *colon;
-
-	if (field->len == 0)
-		return;
-	colon = memchr(field->data, ':', field->len);
-	if (colon) {
-		for (char *p = field->data; p < colon; p++)
-			if (*p == '\0')
-				*p = '\x01';
-		*colon = '\0';
-		session_header_bytes(s, field->data, colon + 1,
-				     field->len - (size_t)(colon + 1 - field->data));
-	}
-	buf_reset(field);
-}
-
-/* feed - the message as test mode reads it: header fields, eoh, body in chunks */
-static void
-feed(struct session *s, FILE *fp)
-{
-	struct buf line, field;
-
-	buf_init(&line);
-	buf_init(&field);
-	while (read_line(fp, &line)) {
-		while (line.len && (line.data[line.len - 1] == '\n' || line.data[line.len - 1] == '\r'))
-			line.data[--line.len] = '\0';
-		if (line.len == 0)
-			break;
-		if ((line.data[0] == ' ' || line.data[0] == '\t') && field.len > 0) {
-			buf_addc(&field, '\n');
-			buf_add(&field, line.data, line.len);
-			continue;
-		}
-		flush_header(s, &field);
-		buf_add(&field, line.data, line.len);
-	}
-	flush_header(s, &field);
-	session_eoh(s);
-	char *chunk = xmalloc(MESSAGE_BODY_CHUNK);
-	size_t n;
-	while (session_wants_body(s) && (n = fread(chunk, 1, MESSAGE_BODY_CHUNK, fp)) > 0)
-		session_body(s, chunk, n);
-	free(chunk);
-	buf_free(&line);
-	buf_free(&field);
-}
 
 /* ar_token - up to one of stop outside a quoted string; the text unquoted */
 static char *
@@ -417,7 +349,7 @@ check_message_main(int argc, char **argv)
 	if (helo)
 		session_helo(s, helo);
 	session_mail_from(s, sender ? sender : "");
-	feed(s, fp);
+	session_feed_file(s, fp);
 	if (fp != stdin)
 		fclose(fp);
 	session_eom(s, &v);

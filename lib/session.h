@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 #include "buf.h"
 #include "config.h"
@@ -35,6 +36,9 @@ void session_body(struct session *s, const void *data, size_t len);
 void session_eom(struct session *s, struct verdict *v);
 void session_abort(struct session *s);
 void session_set_queue_id(struct session *s, const char *queue_id);
+
+/* the message in fp (LF or CRLF lines) as header fields, eoh and body */
+void session_feed_file(struct session *s, FILE *fp);
 
 /* strip <> and surrounding space from an SMTP path argument */
 char *session_unbracket(const char *path);

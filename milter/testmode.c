@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TESTMODE_BODY_CHUNK 65536
 
 /* The time of evaluation (-T), 0 for the clock. libopendkim judges t= and x=
  * by time(3) alone (its fixed-time option is for signing), so the program's
@@ -39,82 +38,6 @@ time(time_t *out)
 	return t;
 }
 
-static void
-strip_eol(struct buf *line)
-{
-	while (line->len > 0 && (line->data[line->len - 1] == '\n' || line->data[line->len - 1] == '\r'))
-		line->data[--line->len] = '\0';
-}
-
-/* read_line - one line including its end; false at EOF */
-static bool
-read_line(FILE *fp, struct buf *line)
-{
-	int c;
-
-	buf_reset(line);
-	while ((c = getc(fp)) != EOF) {
-		buf_addc(line, (char)c);
-		if (c == '\n')
-			break;
-	}
-	return line->len > 0;
-}
-
-static void
-flush_header(struct session *s, struct buf *field)
-{
-	char *colon;
-
-	if (field->len == 0)
-		return;
-	colon = memchr(field->data, ':', field->len);
-	if (colon) {
-		/* A NUL in the name makes it no name we know; the MTA would not match it either. */
-		for (char *p = field->data; p < colon; p++)
-			if (*p == '\0')
-				*p = '\x01';
-		*colon = '\0';
-		session_header_bytes(s, field->data, colon + 1,
-				     field->len - (size_t)(colon + 1 - field->data));
-	}
-	buf_reset(field);
-}
-
-/* feed_message - headers, eoh, body */
-static void
-feed_message(struct session *s, FILE *fp)
-{
-	struct buf line, field;
-	bool in_headers = true;
-
-	buf_init(&line);
-	buf_init(&field);
-	while (in_headers && read_line(fp, &line)) {
-		strip_eol(&line);
-		if (line.len == 0) {
-			in_headers = false;
-			break;
-		}
-		if ((line.data[0] == ' ' || line.data[0] == '\t') && field.len > 0) {
-			buf_addc(&field, '\n');
-			buf_add(&field, line.data, line.len);
-			continue;
-		}
-		flush_header(s, &field);
-		buf_add(&field, line.data, line.len);
-	}
-	flush_header(s, &field);
-	session_eoh(s);
-	char *chunk = xmalloc(TESTMODE_BODY_CHUNK);
-	size_t n;
-	while (session_wants_body(s) && (n = fread(chunk, 1, TESTMODE_BODY_CHUNK, fp)) > 0)
-		session_body(s, chunk, n);
-	free(chunk);
-	buf_free(&line);
-	buf_free(&field);
-}
-
 /* testmode_run - exit status 0 when evaluation ran */
 int
 testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
@@ -135,7 +58,7 @@ testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
 		session_helo(s, args->helo);
 	session_mail_from(s, args->sender ? args->sender : "");
 	session_set_auth(s, args->auth_user);
-	feed_message(s, fp);
+	session_feed_file(s, fp);
 	if (fp != stdin)
 		fclose(fp);
 	session_eom(s, &v);
