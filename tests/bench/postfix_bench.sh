@@ -161,5 +161,10 @@ wait_port "$P2"
 wait_port "$P3"
 run "opendkim + opendmarc" "inet:127.0.0.1:$P2, inet:127.0.0.1:$P3" "$OD" "$OM"
 for f in opendkim opendmarc; do
-	grep -qiE 'error|fault|abort' "$WORK/$f.log" && { echo "--- $f log"; tail -5 "$WORK/$f.log"; }
+	# if, not `grep && {...}`: a clean log must not become the script's exit status
+	if grep -qiE 'error|fault|abort' "$WORK/$f.log"; then
+		echo "--- $f log"
+		tail -5 "$WORK/$f.log"
+	fi
 done
+exit 0
