@@ -45,8 +45,12 @@ void check_bimi(struct check_ctx *cx);
 void check_parked(struct check_ctx *cx);
 
 /* shared helpers (check_dns.c) */
-/* TXT strings at name that start with prefix (case-insensitive); the count,
- * or -1 on DNS trouble with *why set; *first gets a copy of the first */
+/* TXT strings at name that match(string, arg); the count, or -1 on DNS
+ * trouble with *why set; *first gets a copy of the first */
+int check_txt_matching(struct check_ctx *cx, const char *name,
+		       bool (*match)(const char *txt, const void *arg), const void *arg,
+		       char **first, const char **why);
+/* the same for strings that start with prefix (case-insensitive) */
 int check_txt_with_prefix(struct check_ctx *cx, const char *name, const char *prefix,
 			  char **first, const char **why);
 bool check_is_within(const char *name, const char *domain);

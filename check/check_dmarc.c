@@ -9,32 +9,26 @@
 #include <string.h>
 #include <strings.h>
 
-/* several_records - how many v=DMARC1 records sit at _dmarc.domain (-1: DNS trouble) */
+/* is_dmarc - the TXT string is a DMARC record */
+static bool
+is_dmarc(const char *txt, const void *unused)
+{
+	(void)unused;
+	return dmarc_record_is_dmarc(txt);
+}
+
+/* count_records - how many v=DMARC1 records sit at _dmarc.domain (-1: DNS trouble) */
 static int
 count_records(struct check_ctx *cx, const char *domain, char **text)
 {
-	struct dns_result res;
 	struct buf name;
-	char **strings = NULL;
-	size_t n = 0;
-	int count = 0;
+	const char *why;
+	int count;
 
-	*text = NULL;
 	buf_init(&name);
 	buf_printf(&name, "_dmarc.%s", domain);
-	dns_query(cx->dns, name.data, LDNS_RR_TYPE_TXT, &res);
+	count = check_txt_matching(cx, name.data, is_dmarc, NULL, text, &why);
 	buf_free(&name);
-	if (res.status == DNS_TEMPFAIL) {
-		dns_result_free(&res);
-		return -1;
-	}
-	if (res.status == DNS_ANSWER)
-		n = dns_txt_strings(&res, &strings);
-	for (size_t i = 0; i < n; i++)
-		if (dmarc_record_is_dmarc(strings[i]) && count++ == 0)
-			*text = xstrdup(strings[i]);
-	dns_strings_free(strings, n);
-	dns_result_free(&res);
 	return count;
 }
 

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* check_txt_with_prefix - see check.h */
+/* check_txt_matching - see check.h */
 int
-check_txt_with_prefix(struct check_ctx *cx, const char *name, const char *prefix,
-		      char **first, const char **why)
+check_txt_matching(struct check_ctx *cx, const char *name,
+		   bool (*match)(const char *txt, const void *arg), const void *arg,
+		   char **first, const char **why)
 {
 	struct dns_result res;
 	char **strings = NULL;
@@ -27,11 +28,26 @@ check_txt_with_prefix(struct check_ctx *cx, const char *name, const char *prefix
 	if (res.status == DNS_ANSWER)
 		n = dns_txt_strings(&res, &strings);
 	for (size_t i = 0; i < n; i++)
-		if (strncasecmp(strings[i], prefix, strlen(prefix)) == 0 && found++ == 0)
+		if (match(strings[i], arg) && found++ == 0)
 			*first = xstrdup(strings[i]);
 	dns_strings_free(strings, n);
 	dns_result_free(&res);
 	return found;
+}
+
+/* has_prefix - the TXT string starts with the prefix arg (case-insensitive) */
+static bool
+has_prefix(const char *txt, const void *prefix)
+{
+	return strncasecmp(txt, prefix, strlen(prefix)) == 0;
+}
+
+/* check_txt_with_prefix - see check.h */
+int
+check_txt_with_prefix(struct check_ctx *cx, const char *name, const char *prefix,
+		      char **first, const char **why)
+{
+	return check_txt_matching(cx, name, has_prefix, prefix, first, why);
 }
 
 /* check_is_within - name equals domain or is below it (no trailing dots) */

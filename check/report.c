@@ -47,8 +47,8 @@ struct check_item *
 report_add(struct report *r, const char *id, enum check_status st, const char *fmt, ...)
 {
 	struct check_item *c;
+	struct buf text;
 	va_list ap;
-	int n;
 
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 32;
@@ -58,13 +58,11 @@ report_add(struct report *r, const char *id, enum check_status st, const char *f
 	memset(c, 0, sizeof(*c));
 	c->id = xstrdup(id);
 	c->status = st;
+	buf_init(&text);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(&text, fmt, ap);
 	va_end(ap);
-	c->message = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(c->message, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	c->message = buf_steal(&text);
 	buf_init(&c->details);
 	return c;
 }
@@ -73,17 +71,15 @@ report_add(struct report *r, const char *id, enum check_status st, const char *f
 void
 item_advice(struct check_item *c, const char *fmt, ...)
 {
+	struct buf text;
 	va_list ap;
-	int n;
 
+	buf_init(&text);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(&text, fmt, ap);
 	va_end(ap);
 	free(c->advice);
-	c->advice = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(c->advice, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	c->advice = buf_steal(&text);
 }
 
 /* item_extra - lines shown under the finding in the readable report */
