@@ -131,6 +131,7 @@ struct arc_msg {
 /* select the fields h= names, bottom up; out gets header indexes (ARC_NO_FIELD: absent) */
 bool arc_select_headers(struct arc_msg *m, const char *h, size_t h_len, size_t *out,
 			size_t *n_out, const char **why);
+size_t arc_count_headers(struct arc_msg *m, const char *name, size_t len);
 /* SHA-256 over the h= fields then the signature field itself (b= blanked) */
 void arc_hash_signed(struct arc_msg *m, enum arc_canon c, const size_t *sel, size_t n_sel,
 		     const char *sig_name, size_t sig_name_len, const char *sig_value, size_t sig_len,

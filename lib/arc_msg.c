@@ -314,6 +314,18 @@ group_of(struct arc_msg *m, const char *name, size_t len, size_t *count)
 	return first;
 }
 
+/* arc_count_headers - how many fields are called name */
+size_t
+arc_count_headers(struct arc_msg *m, const char *name, size_t len)
+{
+	size_t count;
+
+	if (!m->sorted_done)
+		sort_headers(m);
+	(void)group_of(m, name, len, &count);
+	return count;
+}
+
 static bool
 is_fws(char c)
 {
