@@ -354,11 +354,10 @@ arc_select_headers(struct arc_msg *m, const char *h, size_t h_len, size_t *out, 
 			e--;
 		if (p < h_len)
 			p++;
-		if (e == s) {
-			if (p >= h_len && n == 0)
-				break;	/* h= empty */
-			return *why = "h= has an empty name", false;
-		}
+		if (e == s && p >= h_len && n == 0)
+			break;	/* h= empty */
+		/* An empty name ("a::b") is outside RFC 6376's grammar; it selects no
+		 * field, as other verifiers read it, so it changes nothing signed. */
 		if (n == ARC_MAX_H)
 			return *why = "h= names too many fields", false;
 		names[n] = h + s;
@@ -366,7 +365,7 @@ arc_select_headers(struct arc_msg *m, const char *h, size_t h_len, size_t *out, 
 		n++;
 	}
 	for (size_t i = 0; i < n; i++) {
-		size_t k = 0, count, first = group_of(m, names[i], lens[i], &count);
+		size_t k = 0, count = 0, first = lens[i] ? group_of(m, names[i], lens[i], &count) : 0;
 		for (size_t j = 0; j < i; j++)
 			k += name_cmp(names[j], lens[j], names[i], lens[i]) == 0;
 		out[i] = k < count ? m->sorted[first + count - 1 - k] : ARC_NO_FIELD;

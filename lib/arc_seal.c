@@ -81,6 +81,27 @@ sign_headers(struct arc_msg *m, const char *wanted, struct buf *h)
 	}
 }
 
+/* insert_sig - the signature of digest into value at b= (offset at) */
+static bool
+insert_sig(const struct arc_key *key, const unsigned char *digest, struct buf *value, size_t at)
+{
+	struct buf sig, rest;
+	bool ok;
+
+	buf_init(&sig);
+	buf_init(&rest);
+	ok = arc_sig_sign(key, digest, &sig);
+	if (ok) {
+		buf_add(&rest, value->data + at, value->len - at);
+		value->len = at;
+		buf_add(value, sig.data, sig.len);
+		buf_add(value, rest.data, rest.len);
+	}
+	buf_free(&sig);
+	buf_free(&rest);
+	return ok;
+}
+
 /* make_ams - the AMS value, signed */
 static bool
 make_ams(struct arc_msg *m, const struct arc_seal_request *req, unsigned n, struct buf *ams)
@@ -96,15 +117,17 @@ make_ams(struct arc_msg *m, const struct arc_seal_request *req, unsigned n, stru
 	buf_init(&bh);
 	sign_headers(m, req->headers ? req->headers : ARC_DEFAULT_SIGN_HEADERS, &h);
 	arc_b64_encode(m->bh[m->seal_bh].digest, ARC_SHA256_LEN, &bh);
-	buf_printf(ams, "i=%u; a=%s; c=relaxed/relaxed; d=%s; s=%s; t=%lld; h=%s; bh=%s; b=", n,
-		   arc_key_algorithm(req->key), req->domain, req->selector, (long long)req->now,
-		   h.data ? h.data : "", bh.data);
+	/* Tags in alphabetical order, as the signing suite writes them: the same
+	 * input then gives byte-identical fields (RSA PKCS#1 v1.5 is deterministic). */
+	buf_printf(ams, "a=%s; b=", arc_key_algorithm(req->key));
 	b.raw_start = b.raw_end = ams->len;
+	buf_printf(ams, "; bh=%s; c=relaxed/relaxed; d=%s; h=%s; i=%u; s=%s; t=%lld", bh.data,
+		   req->domain, h.data ? h.data : "", n, req->selector, (long long)req->now);
 	ok = arc_select_headers(m, h.data ? h.data : "", h.len, sel, &n_sel, &why);
 	if (ok) {
 		arc_hash_signed(m, ARC_CANON_RELAXED, sel, n_sel, "ARC-Message-Signature", 21,
 				ams->data, ams->len, &b, digest);
-		ok = arc_sig_sign(req->key, digest, ams);
+		ok = insert_sig(req->key, digest, ams, b.raw_start);
 	}
 	buf_free(&h);
 	buf_free(&bh);
@@ -143,13 +166,13 @@ make_as(struct arc_msg *m, const struct arc_seal_request *req, unsigned n, const
 		}
 	hash_field(md, &text, names[ARC_KIND_AAR], aar->data, aar->len, true);
 	hash_field(md, &text, names[ARC_KIND_AMS], ams->data, ams->len, true);
-	buf_printf(as, "i=%u; a=%s; t=%lld; cv=%s; d=%s; s=%s; b=", n, arc_key_algorithm(req->key),
-		   (long long)req->now, cv, req->domain, req->selector);
+	buf_printf(as, "a=%s; b=; cv=%s; d=%s; i=%u; s=%s; t=%lld", arc_key_algorithm(req->key), cv,
+		   req->domain, n, req->selector, (long long)req->now);
 	hash_field(md, &text, names[ARC_KIND_AS], as->data, as->len, false);
 	EVP_DigestFinal_ex(md, digest, &len);
 	EVP_MD_CTX_free(md);
 	buf_free(&text);
-	ok = arc_sig_sign(req->key, digest, as);
+	ok = insert_sig(req->key, digest, as, strlen("a=; b=") + strlen(arc_key_algorithm(req->key)));
 	return ok;
 }
 
