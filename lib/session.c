@@ -521,7 +521,8 @@ add_arc(struct authres *ar, const struct session *s, const struct arc_chain *c)
 		snprintf(n, sizeof(n), "%u", c->oldest_pass);
 		authres_prop(ar, "header.oldest-pass", n);
 	}
-	if (s->client_ip && *s->client_ip)
+	/* the client that handed us the chain; nothing to say of no chain */
+	if (c->status != ARC_NONE && s->client_ip && *s->client_ip)
 		authres_prop(ar, "smtp.remote-ip", s->client_ip);
 	buf_free(&comment);
 }
