@@ -715,7 +715,7 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct ar
 	}
 	if (s->headers_unread)
 		buf_printf(&b, " headers_unread=\"%s\"", s->headers_unread);
-	if (s->arc) {
+	if (s->arc && arc->status != ARC_NONE) {	/* no chain: nothing to log */
 		buf_printf(&b, " arc=%s", arc_status_name(arc->status));
 		if (arc->instances)
 			buf_printf(&b, "/i=%u", arc->instances);
