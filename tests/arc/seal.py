@@ -8,7 +8,8 @@ and three with an Ed25519 key each give arc=pass with the right instance
 count; the RSA chains also validate in dkimpy (dkim.arc_verify, which has no
 Ed25519 for ARC). A message changed after the last seal is arc=fail; a
 rejected message is not sealed; a chain whose newest seal says cv=fail is not
-sealed again; t= is the -T time."""
+sealed again; an ARC field with a NUL byte makes the chain fail; t= is the
+-T time."""
 import base64
 import os
 import re
@@ -129,6 +130,12 @@ def main():
             check("a chain whose newest seal says cv=fail is not sealed again",
                   arc_of(lines)[0] == "fail" and not any(l.startswith("ARC-") for l in lines),
                   repr(lines))
+            nul = b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=x.example; s=s;\0 b=AAAA\r\n" + BASE
+            lines = run(conf, nul, tmp)
+            st, why = arc_of(lines)
+            check("a NUL byte in an ARC field: arc=fail, not sealed",
+                  st == "fail" and "NUL" in why and not any(l.startswith("ARC-") for l in lines),
+                  st + " " + why)
     print("%d passed, %d failed" % (results["passed"], results["failed"]))
     return 1 if results["failed"] else 0
 
