@@ -519,9 +519,9 @@ add_arc(struct authres *ar, const struct session *s, const struct arc_chain *c)
 			   c->instances == 1 ? "" : "s");
 	authres_add(ar, "arc", arc_status_name(c->status), comment.len ? comment.data : NULL);
 	if (c->status == ARC_PASS && c->oldest_pass > 0) {
-		char n[16];
-		snprintf(n, sizeof(n), "%u", c->oldest_pass);
-		authres_prop(ar, "header.oldest-pass", n);
+		buf_reset(&comment);
+		buf_printf(&comment, "%u", c->oldest_pass);
+		authres_prop(ar, "header.oldest-pass", comment.data);
 	}
 	/* the client that handed us the chain; nothing to say of no chain */
 	if (c->status != ARC_NONE && s->client_ip && *s->client_ip)

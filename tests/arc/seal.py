@@ -8,7 +8,8 @@ and three with an Ed25519 key each give arc=pass with the right instance
 count; the RSA chains also validate in dkimpy (dkim.arc_verify, which has no
 Ed25519 for ARC). A message changed after the last seal is arc=fail; a
 rejected message is not sealed; a chain whose newest seal says cv=fail is not
-sealed again; an ARC field with a NUL byte makes the chain fail; t= is the
+sealed again; a list that changes the message and seals makes
+header.oldest-pass=2; an ARC field with a NUL byte makes the chain fail; t= is the
 -T time."""
 import base64
 import os
@@ -121,6 +122,19 @@ def main():
                 check("%s: body changed after the seals: arc=fail" % sel,
                       st == "fail" and "AMS 3 body hash mismatch" in why, st + " " + why)
             conf = os.path.join(tmp, "rsa.conf")
+            # hop 2 is a list that validates (pass), tags the subject, then seals
+            # (dkimpy): AMS 1 no longer verifies, so header.oldest-pass=2
+            lines = run(conf, BASE, tmp)
+            msg = ("\r\n".join(lines[1:4]) + "\r\n").encode() + BASE
+            msg = msg.replace(b"Subject: hello", b"Subject: [list] hello")
+            msg = b"Authentication-Results: lists.example.org; arc=pass\r\n" + msg
+            with open(keys["rsa"][0], "rb") as f:
+                sets = dkim.arc_sign(msg, b"rsa", b"seal.example", f.read(), b"lists.example.org",
+                                     include_headers=[b"from", b"subject"], timestamp=int(WHEN))
+            lines = run(conf, b"".join(sets) + msg, tmp)
+            check("a list's change after seal 1: arc=pass header.oldest-pass=2",
+                  re.search(r"; arc=pass \(2 instances\) header.oldest-pass=2 smtp.remote-ip=192.0.2.1;",
+                            lines[0]) is not None, lines[0])
             lines = run(conf, BASE.replace(b"alice@example.com", b"alice@reject.example"), tmp)
             check("a rejected message is not sealed",
                   [l.split(":")[0] for l in lines] == ["Authentication-Results", "action=reject"],
