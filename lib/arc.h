@@ -39,9 +39,10 @@ struct arc_msg *arc_begin(const struct arc_settings *set);
 /* arc_header - one header field as the MTA passed it: value is everything
  * after the colon (folding line breaks included, LF or CRLF), len bytes */
 void arc_header(struct arc_msg *m, const char *name, const char *value, size_t len);
-/* arc_unreadable - a header field could not be read whole (MaxHeaderBytes,
- * NUL byte): no chain can pass, nor be sealed as passing; why is static */
-void arc_unreadable(struct arc_msg *m, const char *why);
+/* arc_unreadable - a header field (name) could not be read whole
+ * (MaxHeaderBytes, NUL byte): a chain in this message cannot pass and is not
+ * sealed; it is counted when it is an ARC field; why is static */
+void arc_unreadable(struct arc_msg *m, const char *name, const char *why);
 /* arc_has_fields - any ARC-Seal, ARC-Message-Signature or ARC-Authentication-Results? */
 bool arc_has_fields(const struct arc_msg *m);
 /* arc_eoh - end of the header: read the chain, start the body hashes */

@@ -24,12 +24,18 @@ struct arc_chain {
 	enum arc_status status;
 	unsigned instances;		/* highest instance seen, 0 for none */
 	unsigned oldest_pass;		/* header.oldest-pass=, 0 when not reported */
-	const char *reason;		/* static short comment, NULL when nothing to say */
+	const char *reason;		/* static short comment, NULL when nothing to say;
+					 * a '#' in it stands for reason_instance */
+	unsigned reason_instance;	/* the instance the reason is about */
+	const char *reason_detail;	/* static, NULL or what follows the reason after ": " */
 	struct arc_set_view *sets;	/* n_sets == instances when the structure is sound */
 	size_t n_sets;
 };
 
 /* arc_chain_free - release the sets; the chain may be reused */
 void arc_chain_free(struct arc_chain *c);
+struct buf;
+/* arc_chain_reason - append the reason, '#' as the instance, ": detail" after */
+void arc_chain_reason(const struct arc_chain *c, struct buf *out);
 
 #endif

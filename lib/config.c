@@ -5,6 +5,7 @@
  * and defaults all read it, so adding a key is one row and one default.
  */
 #include "config.h"
+#include "arc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,7 +21,8 @@
 
 enum config_type {
 	CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE, CT_CHOICE, CT_NETS,
-	CT_OVERRIDES, CT_LISTEN, CT_SOCKET, CT_SEALERS, CT_AUTHSERV_IDS
+	CT_OVERRIDES, CT_LISTEN, CT_SOCKET, CT_SEALERS, CT_AUTHSERV_IDS,
+	CT_ARC_NAME, CT_ARC_KEY, CT_ARC_HEADERS
 };
 
 struct config_key {
@@ -72,6 +74,11 @@ static const struct config_key config_keys[] = {
 	{ "ShutdownTimeout",	CT_INT,		OFF(shutdown_timeout),	1, 3600, NULL },
 	{ "MetricsListen",	CT_LISTEN,	OFF(metrics_listen),	0, 0, NULL },
 	{ "ARCTrustedSealers",	CT_SEALERS,	0,			0, 0, NULL },
+	{ "ARCSign",		CT_BOOL,	OFF(arc_sign),		0, 0, NULL },
+	{ "ARCSignDomain",	CT_ARC_NAME,	OFF(arc_sign_domain),	0, 0, NULL },
+	{ "ARCSignSelector",	CT_ARC_NAME,	OFF(arc_sign_selector),	0, 0, NULL },
+	{ "ARCSignKey",		CT_ARC_KEY,	OFF(arc_sign_key_file),	0, 0, NULL },
+	{ "ARCSignHeaders",	CT_ARC_HEADERS,	OFF(arc_sign_headers),	0, 0, NULL },
 	{ "TrustedAuthservIDs",	CT_AUTHSERV_IDS, 0,			0, 0, NULL },
 };
 
@@ -179,6 +186,11 @@ config_free(struct config *cfg)
 	free_overrides(cfg);
 	free_list(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers);
 	free_list(&cfg->trusted_authserv_ids, &cfg->n_trusted_authserv_ids);
+	free(cfg->arc_sign_domain);
+	free(cfg->arc_sign_selector);
+	free(cfg->arc_sign_key_file);
+	free(cfg->arc_sign_headers);
+	arc_key_free(cfg->arc_sign_key);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -453,6 +465,48 @@ parse_authserv_ids(struct config *cfg, const char *value, struct buf *why)
 	return ok;
 }
 
+/* parse_arc_sign - ARCSignDomain/Selector (a domain name), ARCSignKey (a
+ * PEM private key, loaded now so -n reports it), ARCSignHeaders (names) */
+static bool
+parse_arc_sign(struct config *cfg, const struct config_key *key, const char *value, void *field,
+	       struct buf *why)
+{
+	struct buf list;
+	char *copy, *save = NULL, *tok;
+
+	if (key->type == CT_ARC_NAME && !check_domain(value, why))
+		return false;
+	if (key->type == CT_ARC_KEY) {
+		arc_key_free(cfg->arc_sign_key);
+		cfg->arc_sign_key = arc_key_load(value, why);
+		if (cfg->arc_sign_key == NULL)
+			return false;
+	}
+	buf_init(&list);
+	copy = xstrdup(value);
+	for (char *p = copy; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (key->type == CT_ARC_HEADERS) {
+		for (tok = strtok_r(copy, ":, \t", &save); tok; tok = strtok_r(NULL, ":, \t", &save)) {
+			if (strcmp(tok, "authentication-results") == 0 || strncmp(tok, "arc-", 4) == 0) {
+				buf_printf(why, "ARCSignHeaders must not name %s", tok);
+				free(copy);
+				buf_free(&list);
+				return false;
+			}
+			buf_printf(&list, "%s%s", list.len ? ":" : "", tok);
+		}
+		free(copy);
+		copy = buf_steal(&list);
+	}
+	buf_free(&list);
+	free(*(char **)field);
+	*(char **)field = key->type == CT_ARC_KEY ? xstrdup(value) : copy;
+	if (key->type == CT_ARC_KEY)
+		free(copy);
+	return true;
+}
+
 static bool
 check_socket_spec(const char *spec)
 {
@@ -524,6 +578,10 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 		return parse_sealers(cfg, value, why);
 	case CT_AUTHSERV_IDS:
 		return parse_authserv_ids(cfg, value, why);
+	case CT_ARC_NAME:
+	case CT_ARC_KEY:
+	case CT_ARC_HEADERS:
+		return parse_arc_sign(cfg, key, value, field, why);
 	case CT_OVERRIDES:
 		free_overrides(cfg);
 		return for_each_line(value, add_override, cfg, why);
@@ -556,7 +614,8 @@ find_key(const char *name)
 
 /* parse_line - one logical line; returns false and fills why on error */
 static bool
-parse_line(struct config *cfg, char *line, bool seen[N_KEYS], struct buf *why)
+parse_line(struct config *cfg, char *line, unsigned seen[N_KEYS], unsigned lineno,
+	   struct buf *why)
 {
 	char *p = line, *name, *value;
 	const struct config_key *key;
@@ -592,7 +651,7 @@ parse_line(struct config *cfg, char *line, bool seen[N_KEYS], struct buf *why)
 		buf_printf(why, "duplicate key \"%s\"", key->name);
 		return false;
 	}
-	seen[key - config_keys] = true;
+	seen[key - config_keys] = lineno;
 	if (*value == '\0') {
 		buf_printf(why, "%s needs a value", key->name);
 		return false;
@@ -600,11 +659,22 @@ parse_line(struct config *cfg, char *line, bool seen[N_KEYS], struct buf *why)
 	return apply_value(cfg, key, value, why);
 }
 
+/* check_arc_sign - ARCSign yes needs a domain, a selector and a key */
+static void
+check_arc_sign(const struct config *cfg, const char *path, unsigned line, struct buf *errors)
+{
+	if (!cfg->arc_sign)
+		return;
+	if (cfg->arc_sign_domain == NULL || cfg->arc_sign_selector == NULL || cfg->arc_sign_key == NULL)
+		buf_printf(errors, "%s:%u: ARCSign yes needs ARCSignDomain, ARCSignSelector and"
+			   " ARCSignKey\n", path, line);
+}
+
 /* config_load - read path over the current contents of cfg */
 bool
 config_load(struct config *cfg, const char *path, struct buf *errors)
 {
-	bool seen[N_KEYS] = { false };
+	unsigned seen[N_KEYS] = { 0 };	/* the line of each key */
 	char line[CONFIG_MAX_LINE];
 	struct buf why;
 	size_t errors_before = errors->len;
@@ -631,9 +701,10 @@ config_load(struct config *cfg, const char *path, struct buf *errors)
 		}
 		line[strcspn(line, "\r\n")] = '\0';
 		buf_reset(&why);
-		if (!parse_line(cfg, line, seen, &why))
+		if (!parse_line(cfg, line, seen, lineno, &why))
 			buf_printf(errors, "%s:%u: %s\n", path, lineno, why.data);
 	}
+	check_arc_sign(cfg, path, seen[find_key("ARCSign") - config_keys], errors);
 	if (ferror(fp))
 		buf_printf(errors, "%s: read error: %s\n", path, strerror(errno));
 	fclose(fp);

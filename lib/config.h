@@ -66,11 +66,18 @@ struct config {
 	/* ARCTrustedSealers: lower case; ".example.org" stands for its subdomains */
 	char **arc_trusted_sealers;
 	size_t n_arc_trusted_sealers;
+	/* ARC sealing: ARCSign, ARCSignDomain, ARCSignSelector (lower case),
+	 * ARCSignKey (the path, and the key loaded from it), ARCSignHeaders
+	 * (lower case, colon-separated; NULL: ARC_DEFAULT_SIGN_HEADERS) */
+	bool arc_sign;
+	char *arc_sign_domain, *arc_sign_selector, *arc_sign_key_file, *arc_sign_headers;
+	struct arc_key *arc_sign_key;
 	/* TrustedAuthservIDs: upstream A-R ids believed from TrustedNetworks clients */
 	char **trusted_authserv_ids;
 	size_t n_trusted_authserv_ids;
 };
 
+struct arc_key;
 void config_defaults(struct config *cfg);
 bool config_load(struct config *cfg, const char *path, struct buf *errors);
 void config_free(struct config *cfg);

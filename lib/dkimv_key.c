@@ -103,9 +103,10 @@ has_flag(const struct tag *t, const char *word)
 	return false;
 }
 
-/* key_bits - decode p= and ask OpenSSL for the size; 0 when unreadable */
+/* key_bits - decode p= and ask OpenSSL for the size; 0 when unreadable;
+ * the key itself into *out when out is not NULL */
 static unsigned
-key_bits(const struct tag *p, enum dkimv_key_type type, struct buf *why)
+key_bits(const struct tag *p, enum dkimv_key_type type, struct buf *why, EVP_PKEY **out)
 {
 	struct buf b64;
 	unsigned char *der;
@@ -125,7 +126,11 @@ key_bits(const struct tag *p, enum dkimv_key_type type, struct buf *why)
 	} else if (type == DKIMV_KEY_ED25519) {
 		if (n == ED25519_KEY_BYTES)
 			bits = 256;
-		else
+		if (bits && out)
+			*out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, (size_t)n);
+		if (bits && out && *out == NULL)
+			bits = 0, buf_adds(why, "p= is not an ed25519 key OpenSSL can read");
+		else if (n != ED25519_KEY_BYTES)
 			buf_printf(why, "an ed25519 key is 32 bytes, p= has %d", n);
 	} else {
 		const unsigned char *q = der;
@@ -136,6 +141,8 @@ key_bits(const struct tag *p, enum dkimv_key_type type, struct buf *why)
 			buf_adds(why, "p= is not an RSA key");
 		else
 			bits = (unsigned)EVP_PKEY_get_bits(pk);
+		if (bits && out)
+			*out = pk, pk = NULL;
 		EVP_PKEY_free(pk);
 	}
 	free(der);
@@ -176,6 +183,14 @@ apply(const struct tag *t, bool first, struct dkimv_key *key, const struct tag *
 /* dkimv_key_parse - see the file comment */
 bool
 dkimv_key_parse(const char *txt, struct dkimv_key *key, struct buf *why)
+{
+	return dkimv_key_parse_pkey(txt, key, NULL, why);
+}
+
+/* dkimv_key_parse_pkey - dkimv_key_parse, and the key for OpenSSL (the
+ * caller frees it) when the record is usable and pkey is not NULL */
+bool
+dkimv_key_parse_pkey(const char *txt, struct dkimv_key *key, EVP_PKEY **pkey, struct buf *why)
 {
 	struct tag tags[32], t;
 	const struct tag *p = NULL;
@@ -221,6 +236,6 @@ dkimv_key_parse(const char *txt, struct dkimv_key *key, struct buf *why)
 		buf_printf(why, "unknown key type k=%s", key->k);
 		return false;
 	}
-	key->bits = key_bits(p, key->type, why);
+	key->bits = key_bits(p, key->type, why, pkey);
 	return key->bits > 0;
 }

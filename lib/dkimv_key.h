@@ -31,5 +31,9 @@ struct dkimv_key {
 /* false: not a usable key record; why says what is wrong */
 bool dkimv_key_parse(const char *txt, struct dkimv_key *key, struct buf *why);
 const char *dkimv_key_type_name(enum dkimv_key_type t);
+/* the same, and the key for OpenSSL when usable (NULL pkey: not wanted) */
+struct evp_pkey_st;
+bool dkimv_key_parse_pkey(const char *txt, struct dkimv_key *key, struct evp_pkey_st **pkey,
+			  struct buf *why);
 
 #endif

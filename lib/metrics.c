@@ -2,6 +2,7 @@
  * metrics - counters and their Prometheus text rendering.
  */
 #include "metrics.h"
+#include "arc.h"
 #include "dkimv.h"
 #include "dmarc.h"
 #include "spf.h"
@@ -14,10 +15,12 @@
 #define N_SPF (SPF_PERMERROR + 1)
 #define N_DKIM (DKIMV_PERMERROR + 1)
 #define N_DMARC (DMARC_PERMERROR + 1)
+#define N_ARC (ARC_PERMERROR + 1)
 
 static const char *spf_name(int r) { return spf_result_name((enum spf_result)r); }
 static const char *dkim_name(int r) { return dkimv_result_name((enum dkimv_result)r); }
 static const char *dmarc_name(int r) { return dmarc_result_name((enum dmarc_result)r); }
+static const char *arc_name(int r) { return arc_status_name((enum arc_status)r); }
 static const char *action_name(int a) { return verdict_action_name((enum verdict_action)a); }
 
 static const char *const dns_names[] = { "authmilter_dns_queries_total",
@@ -28,7 +31,7 @@ static const double latency_bounds[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 					  1, 2.5, 5, 10, 30 };
 #define N_BOUNDS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
 
-static atomic_ulong spf_count[N_SPF], dkim_count[N_DKIM], dmarc_count[N_DMARC];
+static atomic_ulong spf_count[N_SPF], dkim_count[N_DKIM], dmarc_count[N_DMARC], arc_count[N_ARC];
 static atomic_ulong action_count[ACTION_N];
 static atomic_ulong dns_count[METRICS_DNS_N];
 static atomic_long in_flight;
@@ -42,6 +45,7 @@ static atomic_ulong arc_overrides, upstream_spf;
 void metrics_spf(int r) { BUMP(spf_count, r, N_SPF); }
 void metrics_dkim(int r) { BUMP(dkim_count, r, N_DKIM); }
 void metrics_dmarc(int r) { BUMP(dmarc_count, r, N_DMARC); }
+void metrics_arc(int r) { BUMP(arc_count, r, N_ARC); }
 void metrics_action(int a) { BUMP(action_count, a, ACTION_N); }
 void metrics_dns(enum metrics_dns what) { BUMP(dns_count, what, METRICS_DNS_N); }
 void metrics_in_flight(int delta) { atomic_fetch_add(&in_flight, delta); }
@@ -82,6 +86,8 @@ metrics_render(struct buf *out)
 		      "result", dkim_name, dkim_count, N_DKIM);
 	render_family(out, "authmilter_dmarc_results_total", "DMARC results.", "result",
 		      dmarc_name, dmarc_count, N_DMARC);
+	render_family(out, "authmilter_arc_results_total", "ARC chain validation results.", "result",
+		      arc_name, arc_count, N_ARC);
 	render_family(out, "authmilter_actions_total", "Verdicts given to the MTA.", "action",
 		      action_name, action_count, ACTION_N);
 	for (size_t i = 0; i < METRICS_DNS_N; i++)

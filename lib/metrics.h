@@ -14,6 +14,7 @@ enum metrics_dns { METRICS_DNS_QUERY, METRICS_DNS_CACHE_HIT, METRICS_DNS_TIMEOUT
 void metrics_spf(int result);		/* enum spf_result */
 void metrics_dkim(int result);		/* enum dkimv_result */
 void metrics_dmarc(int result);		/* enum dmarc_result */
+void metrics_arc(int result);		/* enum arc_status */
 void metrics_action(int action);	/* enum verdict_action */
 void metrics_dns(enum metrics_dns what);
 void metrics_in_flight(int delta);

@@ -8,6 +8,7 @@
  * (client, HELO) lives until session_free.
  */
 #include "session.h"
+#include "arc.h"
 #include "authres.h"
 #include "dkimv.h"
 #include "dmarc.h"
@@ -50,6 +51,7 @@ struct session {
 	bool spf_mailfrom_done;
 	bool report_helo;		/* this message's header carries spf= smtp.helo too */
 	struct dkimv_msg *dkim;
+	struct arc_msg *arc;		/* ARC chain and seal (lib/arc) */
 	struct dns stage_dns;		/* rt->dns with this stage's budget (DNSBudget) */
 	struct dkimv_settings dkim_settings;	/* rt->dkim asking through stage_dns */
 	char *auth_user;		/* SMTP AUTH name, NULL if none */
@@ -92,6 +94,8 @@ message_reset(struct session *s)
 	s->spf_mailfrom_done = s->report_helo = false;
 	dkimv_free(s->dkim);
 	s->dkim = NULL;
+	arc_free(s->arc);
+	s->arc = NULL;
 	free(s->auth_user);
 	s->auth_user = NULL;
 	for (size_t i = 0; i < s->n_from && i < SESSION_MAX_FROM; i++)
@@ -233,6 +237,11 @@ session_mail_from(struct session *s, const char *address)
 	s->dkim_settings = s->rt->dkim;
 	s->dkim_settings.dns = &s->stage_dns;
 	s->dkim = dkimv_begin(&s->dkim_settings);
+	s->arc = arc_begin(&(struct arc_settings){
+		.dns = &s->stage_dns,
+		.min_key_bits = (unsigned)s->rt->cfg.dkim_min_key_bits,
+		.sealing = s->rt->cfg.arc_sign && s->rt->cfg.arc_sign_key,
+	});
 }
 
 /* charge_header - take a field from the MaxHeaderBytes budget; false once it is spent */
@@ -295,6 +304,11 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 		s->headers_unread = "NUL byte in a header field";
 	if (s->dkim && readable && s->headers_unread == NULL)
 		dkimv_header(s->dkim, name, value);
+	/* ARC takes the fields as bytes; after an unreadable one it only counts them */
+	if (s->headers_unread)
+		arc_unreadable(s->arc, name, s->headers_unread);
+	else
+		arc_header(s->arc, name, value, len);
 	if (hdrname_is(name, "From"))
 		note_from(s, value, len, !readable ? "From field over MaxHeaderBytes"
 				      : has_nul ? "NUL byte in From field" : NULL);
@@ -344,13 +358,14 @@ session_eoh(struct session *s)
 	upstream_or_spf(s);
 	if (s->dkim)
 		dkimv_eoh(s->dkim);
+	arc_eoh(s->arc);
 }
 
 /* session_wants_body - false when no check needs the rest of the body */
 bool
 session_wants_body(const struct session *s)
 {
-	return s->dkim && dkimv_wants_body(s->dkim);
+	return (s->dkim && dkimv_wants_body(s->dkim)) || (s->arc && arc_wants_body(s->arc));
 }
 
 /* session_body - a body chunk, streamed to DKIM */
@@ -359,6 +374,8 @@ session_body(struct session *s, const void *data, size_t len)
 {
 	if (s->dkim)
 		dkimv_body(s->dkim, data, len);
+	if (s->arc)
+		arc_body(s->arc, data, len);
 }
 
 /* session_abort - the MTA dropped the message */
@@ -487,9 +504,31 @@ add_dmarc(struct authres *ar, const struct dmarc_eval *ev, const struct verdict 
 	buf_free(&comment);
 }
 
+/* add_arc - arc=RESULT (reason; N instances) header.oldest-pass=K smtp.remote-ip=IP */
 static void
-build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dmarc_eval *ev,
-	      struct verdict *v)
+add_arc(struct authres *ar, const struct session *s, const struct arc_chain *c)
+{
+	struct buf comment;
+
+	buf_init(&comment);
+	arc_chain_reason(c, &comment);
+	if (c->instances)
+		buf_printf(&comment, "%s%u instance%s", comment.len ? "; " : "", c->instances,
+			   c->instances == 1 ? "" : "s");
+	authres_add(ar, "arc", arc_status_name(c->status), comment.len ? comment.data : NULL);
+	if (c->status == ARC_PASS && c->oldest_pass > 0) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", c->oldest_pass);
+		authres_prop(ar, "header.oldest-pass", n);
+	}
+	if (s->client_ip && *s->client_ip)
+		authres_prop(ar, "smtp.remote-ip", s->client_ip);
+	buf_free(&comment);
+}
+
+static void
+build_authres(struct session *s, const struct dkimv_outcome *dk, const struct arc_chain *arc,
+	      const struct dmarc_eval *ev, struct verdict *v)
 {
 	struct authres ar;
 	bool null_sender = s->mail_from == NULL || s->mail_from[0] == '\0';
@@ -506,6 +545,8 @@ build_authres(struct session *s, const struct dkimv_outcome *dk, const struct dm
 		add_spf(&ar, &s->spf_helo, "smtp.helo", s->helo ? s->helo : "");
 	if (s->dkim)
 		add_dkim(&ar, dk, s->headers_unread);
+	if (s->arc)
+		add_arc(&ar, s, arc);
 	add_dmarc(&ar, ev, v);
 	v->auth_results = authres_finish(&ar);
 }
@@ -635,8 +676,8 @@ dmarc_eval_free(struct dmarc_eval *ev)
 }
 
 static void
-build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dmarc_eval *ev,
-	      struct verdict *v)
+build_summary(struct session *s, const struct dkimv_outcome *dk, const struct arc_chain *arc,
+	      const struct dmarc_eval *ev, struct verdict *v)
 {
 	struct buf b;
 
@@ -673,6 +714,11 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
 	}
 	if (s->headers_unread)
 		buf_printf(&b, " headers_unread=\"%s\"", s->headers_unread);
+	if (s->arc) {
+		buf_printf(&b, " arc=%s", arc_status_name(arc->status));
+		if (arc->instances)
+			buf_printf(&b, "/i=%u", arc->instances);
+	}
 	if (ev->evaluated) {
 		buf_printf(&b, " dmarc=%s", dmarc_result_name(ev->out.result));
 		if (ev->from_domain) {
@@ -705,7 +751,7 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct dm
  * action is counted by the milter once the MTA was told) */
 static void
 count_message(const struct session *s, const struct dkimv_outcome *dk,
-	      const struct dmarc_eval *ev)
+	      const struct arc_chain *arc, const struct dmarc_eval *ev)
 {
 	struct timespec now;
 
@@ -717,6 +763,8 @@ count_message(const struct session *s, const struct dkimv_outcome *dk,
 		metrics_dkim((int)DKIMV_NONE);
 	if (ev->evaluated)
 		metrics_dmarc((int)ev->out.result);
+	if (s->arc)
+		metrics_arc((int)arc->status);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	metrics_latency((double)(now.tv_sec - s->started.tv_sec)
 			+ (double)(now.tv_nsec - s->started.tv_nsec) / 1e9);
@@ -740,11 +788,44 @@ dkim_unreadable(const struct session *s, struct dkimv_outcome *dk)
 		dk->n_not_evaluated = s->n_dkim_fields - dk->n_sigs;
 }
 
+/* seal - with ARCSign on, this hop's ARC set for a message we accept: the
+ * AAR carries our results (the A-R value after our authserv-id) */
+static void
+seal(struct session *s, const struct arc_chain *arc, struct verdict *v)
+{
+	const struct config *cfg = &s->rt->cfg;
+	const char *results = v->auth_results, *why = NULL;
+	struct verdict_field f[3];
+
+	if (s->arc == NULL || !cfg->arc_sign || cfg->arc_sign_key == NULL
+	    || v->action != ACTION_ACCEPT)
+		return;
+	results = strchr(results, ';');
+	results = results ? results + 1 : "";
+	while (*results == ' ')
+		results++;
+	struct arc_seal_request req = {
+		.domain = cfg->arc_sign_domain,
+		.selector = cfg->arc_sign_selector,
+		.key = cfg->arc_sign_key,
+		.authserv_id = cfg->authserv_id,
+		.results = *results ? results : "none",
+		.headers = cfg->arc_sign_headers,
+		.now = time(NULL),
+	};
+	if (!arc_seal(s->arc, arc, &req, f, &why))
+		return;
+	v->add_fields = xrealloc(v->add_fields, (v->n_add_fields + 3) * sizeof(*v->add_fields));
+	memcpy(v->add_fields + v->n_add_fields, f, sizeof(f));
+	v->n_add_fields += 3;
+}
+
 /* session_eom - the verdict for the current message; resets message state */
 void
 session_eom(struct session *s, struct verdict *v)
 {
 	struct dkimv_outcome dk = { 0 };
+	struct arc_chain arc = { 0 };
 	struct dmarc_eval ev;
 
 	memset(v, 0, sizeof(*v));
@@ -756,6 +837,8 @@ session_eom(struct session *s, struct verdict *v)
 		dkimv_end(s->dkim, &dk);
 		dkim_unreadable(s, &dk);
 	}
+	if (s->arc)
+		arc_verify(s->arc, &arc);
 	run_dmarc(s, &dk, &ev);
 	struct policy_input in = {
 		.cfg = &s->rt->cfg,
@@ -764,19 +847,22 @@ session_eom(struct session *s, struct verdict *v)
 		.dmarc = &ev,
 		.exempt = exempt_reason(s),
 		.mailing_list = s->has_list_id,
+		.arc = s->arc ? &arc : NULL,
 	};
 	policy_decide(&in, v);
 	if (v->dmarc_override)
 		metrics_arc_override();
-	build_authres(s, &dk, &ev, v);
+	build_authres(s, &dk, &arc, &ev, v);
+	seal(s, &arc, v);
 	if (s->n_ar_ours) {
 		v->n_delete = s->n_ar_ours;
 		v->delete_ar = xcalloc(s->n_ar_ours, sizeof(size_t));
 		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
 	}
-	build_summary(s, &dk, &ev, v);
-	count_message(s, &dk, &ev);
+	build_summary(s, &dk, &arc, &ev, v);
+	count_message(s, &dk, &arc, &ev);
 	dkimv_outcome_free(&dk);
+	arc_chain_free(&arc);
 	dmarc_eval_free(&ev);
 	message_reset(s);
 }
