@@ -47,6 +47,10 @@ DEVIATIONS = {
     "cv_fail_i2_as1_fail": (
         ("fail",), "RFC 8617 5.2 step 3",
         "AS i=1 must say cv=none; a cv=fail anywhere is fail (draft-18: no result)"),
+    "ams_fields_c_na": (
+        ("fail",), "RFC 8617 4.1.2, RFC 6376 3.5",
+        "the AMS has DKIM-Signature semantics, so no c= means simple/simple; the suite "
+        "signed relaxed (dkimpy's ARC default) and expects pass. Mail::DKIM says fail too"),
     "public_key_na": (
         ("fail", "permerror"), "RFC 8617 5.2 steps 5-6, DESIGN.md contract 7",
         "no key record: the signature cannot validate (fail); our contract also "
@@ -94,6 +98,9 @@ def arc_result(binary, conf, msgfile):
     return m.group(1).lower(), header
 
 
+GOT = {}     # test name -> arc= we got (shown beside the deviations)
+
+
 def run_validation(binary, suite, tmp, only, stats, fails):
     with open(suite, encoding="utf-8") as f:
         scenarios = list(yaml.safe_load_all(f))
@@ -115,6 +122,7 @@ def run_validation(binary, suite, tmp, only, stats, fails):
                 with open(msgfile, "wb") as f:
                     f.write(crlf(test.get("message")))
                 got, header = arc_result(binary, conf, msgfile)
+                GOT[name] = got
                 any_arc = any_arc or got is not None
                 ok = got in want
                 stats.setdefault(cat, [0, 0])
@@ -185,10 +193,9 @@ def seal(tool, msgfile, keyfile, scenario, test, port):
     args = [tool, msgfile, "--domain", scenario["domain"], "--selector", scenario["sel"],
             "--key", keyfile, "--time", str(test["t"]), "--srv-id", test["srv-id"],
             "--ar", ar_results(test["message"], test["srv-id"]),
-            "--headers", test["sig-headers"]]
-    env = dict(os.environ, ARC_SEALTOOL_NAMESERVERS="127.0.0.1:%d" % port)
+            "--headers", test["sig-headers"], "--nameserver", "127.0.0.1:%d" % port]
     try:
-        p = subprocess.run(args, capture_output=True, timeout=60, env=env)
+        p = subprocess.run(args, capture_output=True, timeout=60)
     except subprocess.TimeoutExpired:
         return None, "timeout"
     fields = {}
@@ -267,7 +274,8 @@ def main():
         print(line)
     print("Deviations from the draft-18 suite (RFC 8617 wins):")
     for name, (want, section, why) in sorted(DEVIATIONS.items()):
-        print("  %-24s expect %-14s %s: %s" % (name, "/".join(want), section, why))
+        print("  %-24s expect %-14s got %-9s %s: %s" % (name, "/".join(want), GOT.get(name),
+                                                       section, why))
     totals = {"validation": [0, 0], "signing": [0, 0]}
     for cat, (p, t) in stats.items():
         print("  %-45s %3d/%d" % (cat, p, t))
