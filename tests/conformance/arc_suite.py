@@ -51,13 +51,6 @@ DEVIATIONS = {
         ("fail",), "RFC 8617 4.1.2, RFC 6376 3.5",
         "the AMS has DKIM-Signature semantics, so no c= means simple/simple; the suite "
         "signed relaxed (dkimpy's ARC default) and expects pass. Mail::DKIM says fail too"),
-    "public_key_na": (
-        ("fail", "permerror"), "RFC 8617 5.2 steps 5-6, DESIGN.md contract 7",
-        "no key record: the signature cannot validate (fail); our contract also "
-        "allows permerror for a failed key lookup"),
-    "public_key_invalid": (
-        ("fail", "permerror"), "RFC 8617 5.2 steps 5-6, DESIGN.md contract 7",
-        "an unusable key record: fail, or permerror as our contract allows"),
 }
 
 
