@@ -9,8 +9,9 @@ Mail::DKIM::ARC::Verifier and authmilter's test mode (arc=).
 A message signed by its author (DKIM, example.com) passes through one to
 three forwarders of the same sealer; each adds its Authentication-Results
 (with the arc= its own verifier found), then, like a list, tags the subject
-and appends a footer, then seals. A mixed chain goes dkimpy -> Mail::DKIM
--> authmilter. Every chain must pass in all three verifiers; its tampered
+and appends a footer, then seals. Mixed chains go dkimpy -> Mail::DKIM
+-> authmilter and dkimpy -> authmilter -> Mail::DKIM (authmilter verifies and
+seals in one pass, so its hops after the first forward unchanged). Every chain must pass in all three verifiers; its tampered
 variants (body changed after the last seal, the newest AS b= altered, set 1
 removed) must fail in all three. Keys: tests/dkim/keys, served by
 ldns-testns to authmilter and Mail::DKIM (Net::DNS pointed at its port) and
@@ -193,10 +194,14 @@ def seal_perl(ver, msg, hop, n):
 
 
 def seal_authmilter(ver, msg, hop, n):
-    """authmilter at the forwarder's MTA: the list changes the message, then
-    the message passes authmilter, which adds its A-R and its ARC set"""
+    """authmilter at a forwarder's MTA adds its A-R and its ARC set in the
+    pass that verifies the chain. A change made before that pass breaks the
+    newest AMS it verifies (a correct cv=fail), so only a first hop (no chain
+    yet) tags and footers before it; later authmilter hops forward unchanged
+    (the list hops of dkimpy and Mail::DKIM change the message)."""
     domain, sel = hop
-    msg = as_list(msg)
+    if n == 1:
+        msg = as_list(msg)
     conf = os.path.join(ver.tmp, "seal.conf")
     write_conf(conf, ver.port, domain,
                "ARCSign yes\nARCSignDomain %s\nARCSignSelector %s\nARCSignKey %s\n"
@@ -265,7 +270,12 @@ def main():
     if "--peers-only" in sys.argv[2:]:
         SEALERS = VERIFIERS = ("dkimpy", "Mail::DKIM")
     zone = arc_zone()
-    cells = {(s, v): [0, 0] for s in SEALERS + ("mixed",) for v in VERIFIERS}
+    mixes = {"mixed py>pl>am": ("dkimpy", "Mail::DKIM", "authmilter"),
+             "mixed py>am>pl": ("dkimpy", "authmilter", "Mail::DKIM")}
+    if "authmilter" not in SEALERS:
+        mixes = {"mixed py>pl": ("dkimpy", "Mail::DKIM")}
+    rows = SEALERS + tuple(mixes)
+    cells = {(s, v): [0, 0] for s in rows for v in VERIFIERS}
     fails = []
     with tempfile.TemporaryDirectory(prefix="authmilter-arc-interop-") as tmp, \
             TestNS(zonefile.datafile(zone)) as ns:
@@ -297,13 +307,17 @@ def main():
                         cells[(sealer, v)][1] += 1
                     break
                 chains.append((sealer, n, msg))
-        mixed = author_message()
-        try:
-            for n, sealer in enumerate(SEALERS, 1):
-                mixed = SEAL[sealer](ver, mixed, HOPS[sealer][n - 1], n)
-                chains.append(("mixed", n, mixed))
-        except Exception as e:  # noqa: BLE001
-            fails.append("FAIL mixed chain: %s" % str(e)[:400])
+        for row, order in mixes.items():
+            mixed = author_message()
+            try:
+                for n, sealer in enumerate(order, 1):
+                    mixed = SEAL[sealer](ver, mixed, HOPS[sealer][n - 1], n)
+                    if n > 1:
+                        chains.append((row, n, mixed))
+            except Exception as e:  # noqa: BLE001
+                fails.append("FAIL %s: %s" % (row, str(e)[:400]))
+                for v in VERIFIERS:
+                    cells[(row, v)][1] += 1
         for sealer, n, msg in chains:
             check(sealer, "%d hop(s)" % n, msg, "pass")
             for what, tamper, min_hops in TAMPER:
@@ -312,7 +326,7 @@ def main():
     for line in fails:
         print(line)
     print("sealer \\ verifier  " + "".join("%-12s" % v for v in VERIFIERS))
-    for s in SEALERS + ("mixed",):
+    for s in rows:
         print("%-18s " % s + "".join("%-12s" % ("%d/%d" % tuple(cells[(s, v)]))
                                       for v in VERIFIERS))
     passed = sum(p for p, _ in cells.values())
