@@ -86,9 +86,10 @@ line_end(const char *p, const char *end, const char **next)
 
 /* feed_header - one field: "Name:value" plus its continuation lines, the
  * value passed raw (folding kept, without the last line break) as the
- * milter hands it over; a NUL byte makes the field unreadable */
+ * milter hands it over; as in session.c, a NUL byte makes the field
+ * unreadable, and every field after it is only counted (*unread sticks) */
 static void
-feed_header(struct arc_msg *m, const char *start, const char *stop)
+feed_header(struct arc_msg *m, const char *start, const char *stop, const char **unread)
 {
 	const char *colon = memchr(start, ':', (size_t)(stop - start));
 	size_t len;
@@ -99,12 +100,13 @@ feed_header(struct arc_msg *m, const char *start, const char *stop)
 	len = (size_t)(stop - colon - 1);
 	while (len && (colon[len] == '\n' || colon[len] == '\r'))
 		len--;
-	if (memchr(start, '\0', (size_t)(stop - start)) != NULL) {
-		arc_unreadable(m, "NUL byte in a header field");
-		return;
-	}
+	if (memchr(start, '\0', (size_t)(stop - start)) != NULL)
+		*unread = "NUL byte in a header field";
 	name = xstrndup(start, (size_t)(colon - start));
-	arc_header(m, name, colon + 1, len);
+	if (*unread)
+		arc_unreadable(m, name, *unread);
+	else
+		arc_header(m, name, colon + 1, len);
 	free(name);
 }
 
@@ -169,7 +171,7 @@ try_seal(struct arc_msg *m, const struct arc_chain *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size, *next;
+	const char *p = (const char *)data, *end = p + size, *next, *unread = NULL;
 	struct arc_chain chain;
 	struct arc_msg *m;
 
@@ -190,7 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			line_end(p, end, &next);
 			p = next;
 		}
-		feed_header(m, field, p);
+		feed_header(m, field, p, &unread);
 	}
 	arc_eoh(m);
 	while (p < end && arc_wants_body(m)) {
