@@ -15,7 +15,9 @@ seals in one pass, so its hops after the first forward unchanged). Every chain m
 variants (body changed after the last seal, the newest AS b= altered, set 1
 removed) must fail in all three. Keys: tests/dkim/keys, served by
 ldns-testns to authmilter and Mail::DKIM (Net::DNS pointed at its port) and
-by a dnsfunc over the same zone to dkimpy.
+by a dnsfunc over the same zone to dkimpy. Only rsa-sha256: neither peer
+in Debian 12 does ARC with ed25519-sha256 (dkimpy's arc_verify says
+"unknown signature algorithm", Mail::DKIM 1.20230212 has no ed25519).
 
 usage: arc_interop.py AUTHMILTER [--peers-only]
 (--peers-only: dkimpy and Mail::DKIM against each other, to check the peers)
