@@ -234,7 +234,9 @@ arc_wants_body(const struct arc_msg *m)
 void
 arc_body(struct arc_msg *m, const void *data, size_t len)
 {
-	for (size_t i = 0; m->eoh && i < m->n_bh; i++)
+	if (!m->eoh)
+		arc_eoh(m);	/* an MTA that sent no end of headers */
+	for (size_t i = 0; i < m->n_bh; i++)
 		arc_bodyhash_update(&m->bh[i], data, len);
 }
 

@@ -18,6 +18,7 @@
 #include "arc_int.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,17 @@ digits(const struct arc_tag *t)
 		if (!isdigit((unsigned char)t->value[i]))
 			return false;
 	return true;
+}
+
+/* number - a tag value checked by digits() (the value is not NUL-terminated) */
+static unsigned long long
+number(const struct arc_tag *t)
+{
+	unsigned long long n = 0;
+
+	for (size_t i = 0; i < t->value_len; i++)
+		n = n > ULLONG_MAX / 10 - 10 ? ULLONG_MAX : n * 10 + (unsigned)(t->value[i] - '0');
+	return n;
 }
 
 /* seal_tags - the tags of AS i, checked; NULL reason when they are sound */
@@ -238,7 +250,7 @@ verify_ams(struct arc_msg *m, unsigned i, const char **why)
 	    || !canon_of(arc_tag_get(&tags, "c"), &hc) || !digits(arc_tag_get(&tags, "t"))
 	    || !digits(x) || m->ams_bh[i - 1] == ARC_NO_FIELD)
 		return *why = "AMS # has a missing or invalid tag", ARC_FAIL;
-	if (x && strtoull(x->value, NULL, 10) < (unsigned long long)time(NULL))
+	if (x && number(x) < (unsigned long long)time(NULL))
 		return *why = "AMS # has expired", ARC_FAIL;
 	if (h_names_seal(ht))
 		return *why = "AMS # signs an ARC-Seal", ARC_FAIL;

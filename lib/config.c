@@ -661,11 +661,16 @@ parse_line(struct config *cfg, char *line, unsigned seen[N_KEYS], unsigned linen
 
 /* check_arc_sign - ARCSign yes needs a domain, a selector and a key */
 static void
-check_arc_sign(const struct config *cfg, const char *path, unsigned line, struct buf *errors)
+check_arc_sign(const struct config *cfg, const char *path, const unsigned seen[N_KEYS],
+	       struct buf *errors)
 {
-	if (!cfg->arc_sign)
-		return;
-	if (cfg->arc_sign_domain == NULL || cfg->arc_sign_selector == NULL || cfg->arc_sign_key == NULL)
+	unsigned line = seen[find_key("ARCSign") - config_keys];
+
+	/* a key line that failed has its own error already */
+	bool key_missing = !seen[find_key("ARCSignKey") - config_keys];
+
+	if (cfg->arc_sign && (cfg->arc_sign_domain == NULL || cfg->arc_sign_selector == NULL
+			      || key_missing))
 		buf_printf(errors, "%s:%u: ARCSign yes needs ARCSignDomain, ARCSignSelector and"
 			   " ARCSignKey\n", path, line);
 }
@@ -704,7 +709,7 @@ config_load(struct config *cfg, const char *path, struct buf *errors)
 		if (!parse_line(cfg, line, seen, lineno, &why))
 			buf_printf(errors, "%s:%u: %s\n", path, lineno, why.data);
 	}
-	check_arc_sign(cfg, path, seen[find_key("ARCSign") - config_keys], errors);
+	check_arc_sign(cfg, path, seen, errors);
 	if (ferror(fp))
 		buf_printf(errors, "%s: read error: %s\n", path, strerror(errno));
 	fclose(fp);

@@ -52,6 +52,7 @@ struct session {
 	bool report_helo;		/* this message's header carries spf= smtp.helo too */
 	struct dkimv_msg *dkim;
 	struct arc_msg *arc;		/* ARC chain and seal (lib/arc) */
+	const char *arc_seal_note;	/* static, for the log line: sealed, or why not */
 	struct dns stage_dns;		/* rt->dns with this stage's budget (DNSBudget) */
 	struct dkimv_settings dkim_settings;	/* rt->dkim asking through stage_dns */
 	char *auth_user;		/* SMTP AUTH name, NULL if none */
@@ -96,6 +97,7 @@ message_reset(struct session *s)
 	s->dkim = NULL;
 	arc_free(s->arc);
 	s->arc = NULL;
+	s->arc_seal_note = NULL;
 	free(s->auth_user);
 	s->auth_user = NULL;
 	for (size_t i = 0; i < s->n_from && i < SESSION_MAX_FROM; i++)
@@ -517,11 +519,12 @@ add_arc(struct authres *ar, const struct session *s, const struct arc_chain *c)
 			   c->instances == 1 ? "" : "s");
 	authres_add(ar, "arc", arc_status_name(c->status), comment.len ? comment.data : NULL);
 	if (c->status == ARC_PASS && c->oldest_pass > 0) {
-		char n[16];
-		snprintf(n, sizeof(n), "%u", c->oldest_pass);
-		authres_prop(ar, "header.oldest-pass", n);
+		buf_reset(&comment);
+		buf_printf(&comment, "%u", c->oldest_pass);
+		authres_prop(ar, "header.oldest-pass", comment.data);
 	}
-	if (s->client_ip && *s->client_ip)
+	/* the client that handed us the chain; nothing to say of no chain */
+	if (c->status != ARC_NONE && s->client_ip && *s->client_ip)
 		authres_prop(ar, "smtp.remote-ip", s->client_ip);
 	buf_free(&comment);
 }
@@ -714,11 +717,13 @@ build_summary(struct session *s, const struct dkimv_outcome *dk, const struct ar
 	}
 	if (s->headers_unread)
 		buf_printf(&b, " headers_unread=\"%s\"", s->headers_unread);
-	if (s->arc) {
+	if (s->arc && arc->status != ARC_NONE) {	/* no chain: nothing to log */
 		buf_printf(&b, " arc=%s", arc_status_name(arc->status));
 		if (arc->instances)
 			buf_printf(&b, "/i=%u", arc->instances);
 	}
+	if (s->arc_seal_note)
+		buf_printf(&b, " arc_seal=\"%s\"", s->arc_seal_note);
 	if (ev->evaluated) {
 		buf_printf(&b, " dmarc=%s", dmarc_result_name(ev->out.result));
 		if (ev->from_domain) {
@@ -796,11 +801,18 @@ seal(struct session *s, const struct arc_chain *arc, struct verdict *v)
 	const struct config *cfg = &s->rt->cfg;
 	const char *results = v->auth_results, *why = NULL;
 	struct verdict_field f[3];
+	char *id;
 
-	if (s->arc == NULL || !cfg->arc_sign || cfg->arc_sign_key == NULL
-	    || v->action != ACTION_ACCEPT)
+	if (s->arc == NULL || !cfg->arc_sign || cfg->arc_sign_key == NULL)
 		return;
+	if (v->action != ACTION_ACCEPT) {
+		s->arc_seal_note = "message not accepted";
+		return;
+	}
+	/* our A-R is "authserv-id; results" with the id as written there (sanitized) */
 	results = strchr(results, ';');
+	id = xstrndup(v->auth_results, results ? (size_t)(results - v->auth_results)
+					       : strlen(v->auth_results));
 	results = results ? results + 1 : "";
 	while (*results == ' ')
 		results++;
@@ -808,12 +820,16 @@ seal(struct session *s, const struct arc_chain *arc, struct verdict *v)
 		.domain = cfg->arc_sign_domain,
 		.selector = cfg->arc_sign_selector,
 		.key = cfg->arc_sign_key,
-		.authserv_id = cfg->authserv_id,
+		.authserv_id = id,
 		.results = *results ? results : "none",
 		.headers = cfg->arc_sign_headers,
 		.now = time(NULL),
 	};
-	if (!arc_seal(s->arc, arc, &req, f, &why))
+	bool sealed = arc_seal(s->arc, arc, &req, f, &why);
+
+	free(id);
+	s->arc_seal_note = sealed ? "sealed" : why;
+	if (!sealed)
 		return;
 	v->add_fields = xrealloc(v->add_fields, (v->n_add_fields + 3) * sizeof(*v->add_fields));
 	memcpy(v->add_fields + v->n_add_fields, f, sizeof(f));

@@ -37,8 +37,10 @@ check "-n names file:line for each error" bash -c "
 check "-n reports nothing else (the comment line is fine)" [ "$(wc -l <"$WORK/bad.out")" = 3 ]
 check "-n on a missing file fails" bash -c "! '$AM' -n -c '$WORK/none.conf' 2>/dev/null"
 printf 'partner.example never-reject\n' >"$WORK/overrides"
+openssl genpkey -algorithm ed25519 -out "$WORK/arc.key" 2>/dev/null
 sed -n 's/^#\([A-Z][A-Za-z]* .*\)/\1/p' "$top_srcdir/conf/authmilter.conf" |
-	sed "s|^DMARCOverrides .*|DMARCOverrides $WORK/overrides|" >"$WORK/sample.conf"
+	sed -e "s|^DMARCOverrides .*|DMARCOverrides $WORK/overrides|" \
+	    -e "s|^ARCSignKey .*|ARCSignKey $WORK/arc.key|" >"$WORK/sample.conf"
 check "sample conf with every key set is valid" "$AM" -n -c "$WORK/sample.conf"
 # every key the parser knows (its table in lib/config.c) is set in the sample
 # and has an entry in authmilter.conf(5); each sample line is valid on its own
@@ -60,14 +62,14 @@ out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 192.0.2.1 -H helo.pass.example -s a@pa
 rc=$?
 check "test mode exits 0" [ "$rc" = 0 ]
 check "first line is the whole Authentication-Results field" [ "$(head -1 <<<"$out")" = \
-	'Authentication-Results: mx.cli.test; spf=pass (pass.example matched ip4:192.0.2.0/24) smtp.mailfrom=a@pass.example; spf=pass (helo.pass.example matched a) smtp.helo=helo.pass.example; dkim=none; dmarc=none (no DMARC record) header.from=pass.example' ]
+	'Authentication-Results: mx.cli.test; spf=pass (pass.example matched ip4:192.0.2.0/24) smtp.mailfrom=a@pass.example; spf=pass (helo.pass.example matched a) smtp.helo=helo.pass.example; dkim=none; arc=none; dmarc=none (no DMARC record) header.from=pass.example' ]
 check "last line is action=accept" [ "$(tail -1 <<<"$out")" = action=accept ]
 check "HELO identity reported too" grep -q 'spf=pass (helo.pass.example matched a) smtp.helo=helo.pass.example' <<<"$out"
 check "output is one line per field, unfolded" [ "$(wc -l <<<"$out")" = 2 ]
 
 out=$("$AM" -c "$C" -t "$WORK/msg.eml" -i 198.51.100.7 -H helo.pass.example -s '')
 check "null sender (-s '') checks postmaster@HELO as smtp.helo" \
-	grep -q '^Authentication-Results: mx.cli.test; spf=fail (helo.pass.example matched -all) smtp.helo=helo.pass.example; dkim=none; dmarc=none (no DMARC record) header.from=pass.example$' <<<"$out"
+	grep -q '^Authentication-Results: mx.cli.test; spf=fail (helo.pass.example matched -all) smtp.helo=helo.pass.example; dkim=none; arc=none; dmarc=none (no DMARC record) header.from=pass.example$' <<<"$out"
 
 out=$("$AM" -c "$(conf rej 'SPFRejectFail yes')" -t "$WORK/msg.eml" -i 198.51.100.7 -H x.example -s '<a@pass.example>' 2>"$WORK/err")
 rc=$?

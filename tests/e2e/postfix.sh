@@ -172,7 +172,7 @@ fi
 send bounce '<>' mail.pass.example "$(message bounce x pass.example)"
 if f=$(delivered bounce); then
 	check "null sender: one spf= result, for smtp.helo=mail.pass.example" \
-		grep -Eq '^Authentication-Results: mx.e2e.test; spf=none \(no SPF record for mail.pass.example\) smtp.helo=mail.pass.example; dkim=none; dmarc=none \(no DMARC record\) header.from=pass.example$' <(headers "$f" Authentication-Results)
+		grep -Eq '^Authentication-Results: mx.e2e.test; spf=none \(no SPF record for mail.pass.example\) smtp.helo=mail.pass.example; dkim=none; arc=none; dmarc=none \(no DMARC record\) header.from=pass.example$' <(headers "$f" Authentication-Results)
 else
 	fail "null sender: delivered"
 fi
@@ -184,7 +184,7 @@ smtp-source -d -m 3 -s 1 -f sender@pass.example -t user@e2e.test -S same-connect
 count=$(delivered_count same-connection 3)
 check "one connection, three messages delivered" [ "$count" = 3 ]
 stamped=$(grep -l '^Subject: same-connection' "$INBOX"/* | while read -r f; do headers "$f" Authentication-Results; done |
-	grep -c '^Authentication-Results: mx.e2e.test; spf=pass (pass.example matched ip4:127.0.0.0/8) smtp.mailfrom=sender@pass.example; spf=none (no SPF record for mail.pass.example) smtp.helo=mail.pass.example; dkim=none; dmarc=none (no DMARC record) header.from=pass.example$')
+	grep -c '^Authentication-Results: mx.e2e.test; spf=pass (pass.example matched ip4:127.0.0.0/8) smtp.mailfrom=sender@pass.example; spf=none (no SPF record for mail.pass.example) smtp.helo=mail.pass.example; dkim=none; arc=none; dmarc=none (no DMARC record) header.from=pass.example$')
 check "one connection: every message has the full header ($stamped of 3)" [ "$stamped" = 3 ]
 
 # 5. DKIM: an ed25519 signature whose selector is CNAME-delegated (Office 365
