@@ -47,6 +47,14 @@ seal_instance(const struct arc_msg *m, const struct arc_chain *chain, const char
 		return 1;
 	case ARC_PASS:
 		*cv = "pass";
+		/* the seal covers every set below: each must be there once (a
+		 * caller's chain that says pass for another message is refused) */
+		for (unsigned i = 1; i <= m->highest; i++)
+			for (int k = 0; k < ARC_KINDS; k++)
+				if (m->sets[i - 1][k] == ARC_NO_FIELD || m->sets[i - 1][k] == ARC_DUP_FIELD)
+					return *why = "the chain is not whole", 0;
+		if (m->structure)
+			return *why = "the chain is not whole", 0;
 		break;
 	case ARC_FAIL:
 		*cv = "fail";

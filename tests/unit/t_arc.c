@@ -546,6 +546,13 @@ START_TEST(test_no_seal)
 	feed(m, base_msg);
 	ck_assert(!arc_seal(m, &c, &req, f, &why));
 	arc_free(m);
+	/* a caller's "pass" for a message whose sets are not whole: refused, no crash */
+	c.status = ARC_PASS;
+	m = new_msg(true);
+	feed(m, "ARC-Authentication-Results: i=2; mx; none\r\nFrom: a@example.com\r\n\r\nx\r\n");
+	ck_assert(!arc_seal(m, &c, &req, f, &why));
+	ck_assert_str_eq(why, "the chain is not whole");
+	arc_free(m);
 	arc_key_free(k);
 }
 END_TEST
