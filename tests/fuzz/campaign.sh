@@ -24,7 +24,7 @@ for t in "$@"; do
 	log=$build/campaign/$t.$(date +%s).log
 	started=$(date +%s)
 	mkdir -p "$build/work/$t" "$build/crashes/$t"
-	case $t in fuzz_dkim) len=65536 ;; fuzz_fromaddr|fuzz_config) len=16384 ;; *) len=8192 ;; esac
+	case $t in fuzz_dkim|fuzz_arc) len=65536 ;; fuzz_fromaddr|fuzz_config) len=16384 ;; *) len=8192 ;; esac
 	"$build/$t" -max_len=$len -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$build/crashes/$t/" \
 		"$build/work/$t" "$here/corpus/$t" > "$log" 2>&1 &

@@ -11,7 +11,7 @@ targets="$*"
 # shellcheck disable=SC2086
 "$here/build.sh" $targets >/dev/null
 for t in $targets; do
-	case $t in fuzz_dkim) len=65536 ;; fuzz_fromaddr|fuzz_config) len=16384 ;; *) len=8192 ;; esac
+	case $t in fuzz_dkim|fuzz_arc) len=65536 ;; fuzz_fromaddr|fuzz_config) len=16384 ;; *) len=8192 ;; esac
 	new=$build/merge/$t
 	rm -rf "$new"
 	mkdir -p "$new" "$build/work/$t" "$here/corpus/$t"

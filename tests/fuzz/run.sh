@@ -23,7 +23,7 @@ targets="$*"
 # max_len - the largest input worth trying per target
 max_len() {
 	case $1 in
-	fuzz_dkim) echo 65536 ;;
+	fuzz_dkim|fuzz_arc) echo 65536 ;;
 	fuzz_fromaddr|fuzz_config) echo 16384 ;;
 	*) echo 8192 ;;
 	esac
