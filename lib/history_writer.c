@@ -91,7 +91,9 @@ take(struct history_writer *w)
 		if (w->keep_days && w->db && time(NULL) >= w->next_purge)
 			break;
 	}
-	while (w->n > 0 && w->n_batch < BATCH) {
+	/* a batch in hand (the store was down) is retried as it is: rows wait
+	 * in the queue, so HistoryQueue bounds what waits */
+	while (w->n > 0 && w->n_batch < BATCH && (w->n_batch == 0 || w->db)) {
 		w->batch[w->n_batch++] = w->ring[w->head];
 		w->head = (w->head + 1) % w->cap;
 		w->n--;

@@ -17,6 +17,10 @@ import zonefile  # noqa: E402
 from dkim_corpus import zone as dkim_zone, sign  # noqa: E402
 
 
+WHEN = 1764900000          # test mode's -T
+SIGNED = WHEN - 60
+
+
 def txt(text):
     return [("TXT", zonefile.txt_rdata(text))]
 
@@ -52,8 +56,8 @@ def cases():
         "none": message("none", "none.example"),
         "nodmarc": message("nodmarc", "nodmarc.example"),
         # two signatures: one good, one from a revoked key
-        "dkim": sign(sign(message("dkim", "example.com"), "revoked", "rsa2048"),
-                     "rsa2048", "rsa2048"),
+        "dkim": sign(sign(message("dkim", "example.com"), "revoked", "rsa2048", clock=SIGNED),
+                     "rsa2048", "rsa2048", clock=SIGNED),
     }
 
 
