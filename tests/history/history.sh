@@ -154,7 +154,13 @@ pg pg_ctl -D "$PGDIR/data" -m fast stop >/dev/null
 check "store down: 12 messages all accepted" send 12
 SLOWEST=$(cat "$WORK/slowest")
 echo "store down: slowest message $SLOWEST ms"
-check "store down: no message waited on the store (slowest < 1000 ms)" [ "$SLOWEST" -lt 1000 ]
+# the daemon's own latency histogram (MAIL FROM to verdict, the history hand-over
+# included): a message that waited on the store would take a second or more
+# (reconnect backoff, connect timeout); the wall-clock figure above includes
+# the Python client's start and the machine's load, so it is printed, not judged
+hist() { curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | sed -n "s/^authmilter_message_seconds_$1 //p"; }
+check "store down: no message waited on the store (all 17 under 1 s: $(hist 'bucket{le="1"}') of $(hist count))" \
+	[ "$(hist 'bucket{le="1"}')" = 17 ] && [ "$(hist count)" = 17 ]
 DROPPED=$(metric dropped)
 check "store down: drops counted in the metrics ($DROPPED of 12; queue 4)" [ "${DROPPED:-0}" -ge 7 ]
 drop_lines() { grep -c "history: .* rows dropped" "$WORK/authmilter.log"; }
