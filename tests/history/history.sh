@@ -113,6 +113,11 @@ check "test mode with HistoryDB postgresql runs every case" run_all "$WORK/pg.co
 check "PostgreSQL: 4 rows, 2 DKIM rows, schema version 1" [ "$(psql_q "select (select count(*) from history_message), (select count(*) from history_dkim), (select value from history_meta where key='schema_version')")" = "4|2|1" ]
 check "PostgreSQL: the failure's fields" [ "$(psql_q "select received, dmarc_result, disposition, pct, failure_fo, failure_body is null, position(E'\r\n' in failure_headers) > 0 from history_message where source_ip='198.51.100.7'")" = "$T|fail|reject|50|0s|t|t" ]
 
+# a HELO with a byte that is no UTF-8: PostgreSQL would refuse the row; it holds U+FFFD
+"$AM" -c "$WORK/pg.conf" -t "$WORK/pass.eml" -i 203.0.113.9 -H $'mail.\xff.test' -s a@reject.example \
+	-T "$T" >/dev/null 2>"$WORK/8bit.err"
+check "PostgreSQL: an 8-bit HELO is recorded as U+FFFD" [ "$(psql_q "select helo from history_message where source_ip='203.0.113.9'")" = $'mail.\xef\xbf\xbd.test' ]
+
 # ---- a daemon writing PostgreSQL ----
 MILTER_PORT=$(free_port)
 METRICS_PORT=$(free_port)
@@ -147,6 +152,8 @@ wait_for() {
 check "daemon: 5 messages accepted" send 5
 echo "store up: slowest message $(cat "$WORK/slowest") ms"
 check "daemon: 5 rows in PostgreSQL" wait_for daemon_rows 5 10
+testmode_rows() { psql_q "select count(*) from history_message where mta='mx.test'"; }
+check "daemon: its purge removed test mode's rows (a year older than HistoryKeep 30)" wait_for testmode_rows 0 10
 check "metrics: 5 written" [ "$(metric written)" = 5 ]
 
 # the store goes down during traffic
