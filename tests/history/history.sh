@@ -118,6 +118,26 @@ check "PostgreSQL: the failure's fields" [ "$(psql_q "select received, dmarc_res
 	-T "$T" >/dev/null 2>"$WORK/8bit.err"
 check "PostgreSQL: an 8-bit HELO is recorded as U+FFFD" [ "$(psql_q "select helo from history_message where source_ip='203.0.113.9'")" = $'mail.\xef\xbf\xbd.test' ]
 
+# concurrent first use: 6 test modes migrate a fresh store at once (SQLite:
+# BEGIN IMMEDIATE; PostgreSQL: an advisory lock), every row arrives
+parallel() {
+	local i pids=""
+	for i in 1 2 3 4 5 6; do
+		"$AM" -c "$1" -t "$WORK/pass.eml" -i 192.0.2.1 -H mail.pass.test \
+			-s a@reject.example -T "$T" >/dev/null 2>"$WORK/par$i.err" & pids="$pids $!"
+	done
+	for i in $pids; do wait "$i" || return 1; done
+	! grep -q . "$WORK"/par*.err
+}
+conf "$WORK/par-sqlite.conf" "sqlite:$WORK/par.db"
+check "SQLite: 6 concurrent first writers, no error" parallel "$WORK/par-sqlite.conf"
+check "SQLite: 6 rows after concurrent migrations" [ "$(sqlite3 "$WORK/par.db" "select count(*) from history_message")" = 6 ]
+pg createdb -h "$PGDIR" par || exit 99
+conf "$WORK/par-pg.conf" "postgresql:///par?host=$PGDIR&user=postgres"
+check "PostgreSQL: 6 concurrent first writers, no error" parallel "$WORK/par-pg.conf"
+check "PostgreSQL: 6 rows, one schema_version after concurrent migrations" \
+	[ "$(psql "postgresql:///par?host=$PGDIR&user=postgres" -XAtc "select (select count(*) from history_message), (select count(*) from history_meta)")" = "6|1" ]
+
 # ---- a daemon writing PostgreSQL ----
 MILTER_PORT=$(free_port)
 METRICS_PORT=$(free_port)
