@@ -243,7 +243,7 @@ history_writer_start(const struct history_writer_opts *o, struct buf *why)
 
 	if (!history_url_ok(o->url)) {
 		buf_reset(why);
-		buf_printf(why, "\"%s\" is not sqlite:PATH or postgresql://...", o->url);
+		buf_printf(why, "\"%s\" is not sqlite:/ABSOLUTE/PATH or postgresql://...", o->url);
 		return NULL;
 	}
 	w = xcalloc(1, sizeof(*w));

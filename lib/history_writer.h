@@ -49,7 +49,7 @@ void history_counts_get(struct history_counts *out);
 void history_count_dropped(unsigned long n);
 void history_count_written(unsigned long n);
 void history_count_failed(unsigned long n);
-/* a URL history_db_open would take (syntax only) */
+/* a URL the daemon takes (syntax only): sqlite:/ABSOLUTE/PATH or postgresql:// */
 bool history_url_ok(const char *url);
 
 #endif
