@@ -36,12 +36,14 @@ struct history_writer {
 	time_t next_purge;
 };
 
+/* now_mono - the monotonic clock (the condition variable waits on it) */
 static void
 now_mono(struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
+/* past - t has come */
 static bool
 past(const struct timespec *t)
 {
