@@ -80,6 +80,12 @@ static const struct config_key config_keys[] = {
 	{ "ARCSignKey",		CT_ARC_KEY,	OFF(arc_sign_key_file),	0, 0, NULL },
 	{ "ARCSignHeaders",	CT_ARC_HEADERS,	OFF(arc_sign_headers),	0, 0, NULL },
 	{ "TrustedAuthservIDs",	CT_AUTHSERV_IDS, 0,			0, 0, NULL },
+	/* DMARC history store and failure reports (issue 11) */
+	{ "HistoryDB",		CT_STRING,	OFF(history_db),	0, 0, NULL },
+	{ "HistoryQueue",	CT_INT,		OFF(history_queue),	1, 10000000, NULL },
+	{ "HistoryKeep",	CT_INT,		OFF(history_keep),	1, 3650, NULL },
+	{ "FailureReports",	CT_BOOL,	OFF(failure_reports),	0, 0, NULL },
+	{ "FailureReportsBody",	CT_BOOL,	OFF(failure_reports_body), 0, 0, NULL },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -130,6 +136,8 @@ config_defaults(struct config *cfg)
 	cfg->dmarc_reject_text = xstrdup("Rejected by the DMARC policy of %d");
 	/* No trusted networks by default: on a plain MX every SMTP client is
 	 * checked, including a loopback relay; the admin lists what to trust. */
+	cfg->history_queue = 10000;	/* HistoryDB unset: no history, no reports */
+	cfg->history_keep = 30;
 }
 
 static void
@@ -191,6 +199,7 @@ config_free(struct config *cfg)
 	free(cfg->arc_sign_key_file);
 	free(cfg->arc_sign_headers);
 	arc_key_free(cfg->arc_sign_key);
+	free(cfg->history_db);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -14,6 +14,7 @@
 #include "dmarc.h"
 #include "fromaddr.h"
 #include "hdrname.h"
+#include "history_service.h"
 #include "policy.h"
 #include "runtime.h"
 #include "metrics.h"
@@ -72,6 +73,7 @@ struct session {
 	bool upstream_wait, upstream_used;
 	char *upstream_field;		/* the topmost A-R with a listed id */
 	char *upstream_helo;		/* the HELO its result is about, for <> */
+	struct history_capture hist;	/* header section (and body) for failure reports */
 };
 
 /* session_new - a connection's state; each message takes the slot's current snapshot */
@@ -118,6 +120,7 @@ message_reset(struct session *s)
 	free(s->upstream_helo);
 	s->upstream_field = s->upstream_helo = NULL;
 	s->upstream_wait = s->upstream_used = false;
+	history_capture_reset(&s->hist);
 }
 
 
@@ -298,6 +301,7 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 
 	if (s->rt == NULL)
 		return;		/* no MAIL FROM: not a message we check */
+	history_capture_header(&s->hist, &s->rt->cfg, name, value, len);
 	readable = charge_header(s, strlen(name), len);
 	has_nul = readable && memchr(value, '\0', len) != NULL;
 	if (hdrname_is(name, "DKIM-Signature"))
@@ -367,7 +371,8 @@ session_eoh(struct session *s)
 bool
 session_wants_body(const struct session *s)
 {
-	return (s->dkim && dkimv_wants_body(s->dkim)) || (s->arc && arc_wants_body(s->arc));
+	return (s->dkim && dkimv_wants_body(s->dkim)) || (s->arc && arc_wants_body(s->arc))
+	    || (s->rt && history_capture_wants_body(&s->rt->cfg));
 }
 
 /* session_body - a body chunk, streamed to DKIM */
@@ -378,6 +383,7 @@ session_body(struct session *s, const void *data, size_t len)
 		dkimv_body(s->dkim, data, len);
 	if (s->arc)
 		arc_body(s->arc, data, len);
+	history_capture_body(&s->hist, s->rt ? &s->rt->cfg : NULL, data, len);
 }
 
 /* session_abort - the MTA dropped the message */
@@ -876,6 +882,9 @@ session_eom(struct session *s, struct verdict *v)
 		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
 	}
 	build_summary(s, &dk, &arc, &ev, v);
+	history_service_offer(&(struct history_input){ .cfg = &s->rt->cfg, .client_ip = s->client_ip,
+		.helo = s->helo, .mail_from = s->mail_from, .dkim = &dk, .dmarc = &ev, .verdict = v,
+		.spf = s->spf_mailfrom_done ? &s->spf_mailfrom : NULL, .capture = &s->hist });
 	count_message(s, &dk, &arc, &ev);
 	dkimv_outcome_free(&dk);
 	arc_chain_free(&arc);

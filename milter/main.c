@@ -11,6 +11,7 @@
 #include "testmode.h"
 #include "../lib/dkimv.h"
 #include "../lib/dnscache.h"
+#include "../lib/history_service.h"
 #include "../lib/runtime.h"
 
 #include <getopt.h>
@@ -131,9 +132,16 @@ main(int argc, char **argv)
 	buf_set_oom_handler(log_oom);
 	load_config(&o, &cfg);
 	if (o.check_only) {
-		printf("%s: OK\n", o.conf_path ? o.conf_path : "built-in defaults");
+		struct buf errors;	/* HistoryDB: the store must be reachable */
+		buf_init(&errors);
+		bool store_ok = history_service_check(&cfg, o.conf_path, &errors);
+		if (store_ok)
+			printf("%s: OK\n", o.conf_path ? o.conf_path : "built-in defaults");
+		else
+			fputs(errors.data, stderr);
+		buf_free(&errors);
 		config_free(&cfg);
-		return EXIT_SUCCESS;
+		return store_ok ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	struct dns_cache *cache = dnscache_new((size_t)cfg.dns_cache_size);
 	if (!dkimv_init((unsigned)cfg.dkim_clock_skew, why, sizeof(why))) {

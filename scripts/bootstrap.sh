@@ -14,7 +14,8 @@ packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	python3-dkim python3-authres python3-nacl opendkim libmail-dkim-perl debhelper dpkg-dev fakeroot
 	libwrap0 m4 time
 	valgrind clang-14 libclang-rt-14-dev
-	libcurl4-openssl-dev nginx-light"
+	libcurl4-openssl-dev nginx-light
+	libsqlite3-dev libpq-dev postgresql-15 sqlite3"
 
 missing=""
 for p in $packages; do

@@ -40,7 +40,8 @@ printf 'partner.example never-reject\n' >"$WORK/overrides"
 openssl genpkey -algorithm ed25519 -out "$WORK/arc.key" 2>/dev/null
 sed -n 's/^#\([A-Z][A-Za-z]* .*\)/\1/p' "$top_srcdir/conf/authmilter.conf" |
 	sed -e "s|^DMARCOverrides .*|DMARCOverrides $WORK/overrides|" \
-	    -e "s|^ARCSignKey .*|ARCSignKey $WORK/arc.key|" >"$WORK/sample.conf"
+	    -e "s|^ARCSignKey .*|ARCSignKey $WORK/arc.key|" \
+	    -e "s|^HistoryDB .*|HistoryDB sqlite:$WORK/history.db|" >"$WORK/sample.conf"
 check "sample conf with every key set is valid" "$AM" -n -c "$WORK/sample.conf"
 # every key the parser knows (its table in lib/config.c) is set in the sample
 # and has an entry in authmilter.conf(5); each sample line is valid on its own
