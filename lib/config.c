@@ -73,6 +73,17 @@ static const struct config_key config_keys[] = {
 	{ "MetricsListen",	CT_LISTEN,	OFF(metrics_listen),	0, 0, NULL },
 	{ "ARCTrustedSealers",	CT_SEALERS,	0,			0, 0, NULL },
 	{ "TrustedAuthservIDs",	CT_AUTHSERV_IDS, 0,			0, 0, NULL },
+	/* DMARC reports: read by authmilter-report */
+	{ "ReportOrgName",	CT_STRING,	OFF(report_org_name),	0, 0, NULL },
+	{ "ReportEmail",	CT_STRING,	OFF(report_email),	0, 0, NULL },
+	{ "ReportSend",		CT_STRING,	OFF(report_send),	0, 0, NULL },
+	{ "ReportSMTPUser",	CT_STRING,	OFF(report_smtp_user),	0, 0, NULL },
+	{ "ReportSMTPPasswordFile", CT_STRING,	OFF(report_smtp_password_file), 0, 0, NULL },
+	{ "ReportSuppress",	CT_STRING,	OFF(report_suppress),	0, 0, NULL },
+	{ "ReportMaxRecipients", CT_INT,	OFF(report_max_recipients), 1, 100, NULL },
+	{ "ReportMaxSize",	CT_INT,		OFF(report_max_size),	10240, 1073741824, NULL },
+	{ "FailureReportsInterval", CT_INT,	OFF(failure_reports_interval), 0, 604800, NULL },
+	{ "ReportSpoolDir",	CT_STRING,	OFF(report_spool_dir),	0, 0, NULL },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -123,6 +134,11 @@ config_defaults(struct config *cfg)
 	cfg->dmarc_reject_text = xstrdup("Rejected by the DMARC policy of %d");
 	/* No trusted networks by default: on a plain MX every SMTP client is
 	 * checked, including a loopback relay; the admin lists what to trust. */
+	cfg->report_send = xstrdup("sendmail");
+	cfg->report_max_recipients = 2;
+	cfg->report_max_size = 10485760;	/* 10 MiB: what most MTAs accept */
+	cfg->failure_reports_interval = 3600;
+	cfg->report_spool_dir = xstrdup("/var/spool/authmilter-report");
 }
 
 static void
@@ -179,6 +195,13 @@ config_free(struct config *cfg)
 	free_overrides(cfg);
 	free_list(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers);
 	free_list(&cfg->trusted_authserv_ids, &cfg->n_trusted_authserv_ids);
+	free(cfg->report_org_name);
+	free(cfg->report_email);
+	free(cfg->report_send);
+	free(cfg->report_smtp_user);
+	free(cfg->report_smtp_password_file);
+	free(cfg->report_suppress);
+	free(cfg->report_spool_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
