@@ -73,6 +73,12 @@ static const struct config_key config_keys[] = {
 	{ "MetricsListen",	CT_LISTEN,	OFF(metrics_listen),	0, 0, NULL },
 	{ "ARCTrustedSealers",	CT_SEALERS,	0,			0, 0, NULL },
 	{ "TrustedAuthservIDs",	CT_AUTHSERV_IDS, 0,			0, 0, NULL },
+	/* DMARC history store and failure reports (issue 11) */
+	{ "HistoryDB",		CT_STRING,	OFF(history_db),	0, 0, NULL },
+	{ "HistoryQueue",	CT_INT,		OFF(history_queue),	1, 10000000, NULL },
+	{ "HistoryKeep",	CT_INT,		OFF(history_keep),	1, 3650, NULL },
+	{ "FailureReports",	CT_BOOL,	OFF(failure_reports),	0, 0, NULL },
+	{ "FailureReportsBody",	CT_BOOL,	OFF(failure_reports_body), 0, 0, NULL },
 	/* DMARC reports: read by authmilter-report */
 	{ "ReportOrgName",	CT_STRING,	OFF(report_org_name),	0, 0, NULL },
 	{ "ReportEmail",	CT_STRING,	OFF(report_email),	0, 0, NULL },
@@ -134,6 +140,8 @@ config_defaults(struct config *cfg)
 	cfg->dmarc_reject_text = xstrdup("Rejected by the DMARC policy of %d");
 	/* No trusted networks by default: on a plain MX every SMTP client is
 	 * checked, including a loopback relay; the admin lists what to trust. */
+	cfg->history_queue = 10000;	/* HistoryDB unset: no history, no reports */
+	cfg->history_keep = 30;
 	cfg->report_send = xstrdup("sendmail");
 	cfg->report_max_recipients = 2;
 	cfg->report_max_size = 10485760;	/* 10 MiB: what most MTAs accept */
@@ -195,6 +203,7 @@ config_free(struct config *cfg)
 	free_overrides(cfg);
 	free_list(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers);
 	free_list(&cfg->trusted_authserv_ids, &cfg->n_trusted_authserv_ids);
+	free(cfg->history_db);
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	free(cfg->report_send);

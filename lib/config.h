@@ -69,6 +69,15 @@ struct config {
 	/* TrustedAuthservIDs: upstream A-R ids believed from TrustedNetworks clients */
 	char **trusted_authserv_ids;
 	size_t n_trusted_authserv_ids;
+	/* DMARC history store (issue 11): HistoryDB sqlite:PATH or postgresql://...,
+	 * NULL: off; HistoryQueue rows wait for the writer (more are dropped);
+	 * HistoryKeep days of rows; FailureReports keeps the header section (and
+	 * with FailureReportsBody the body) of failures a ruf= asks about */
+	char *history_db;
+	int history_queue;
+	int history_keep;
+	bool failure_reports;
+	bool failure_reports_body;
 	/* DMARC reports (authmilter-report, issue 11) */
 	char *report_org_name;		/* <org_name>; NULL: AuthservID */
 	char *report_email;		/* <email> and From:; NULL: postmaster@AuthservID */

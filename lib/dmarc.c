@@ -140,8 +140,10 @@ keep_labels(const char *d, size_t keep)
 static void
 walk_free(struct walk *w)
 {
-	for (size_t i = 0; i < w->n_found; i++)
+	for (size_t i = 0; i < w->n_found; i++) {
 		free(w->found[i].domain);
+		dmarc_record_free(&w->found[i].rec);
+	}
 	w->n_found = 0;
 	buf_free(&w->note);
 }
@@ -273,7 +275,7 @@ aligned(const struct dmarc_ctx *ctx, struct align_memo *memo, const char *id,
 static bool
 discover(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *out)
 {
-	struct dmarc_record rec;
+	struct dmarc_record rec = { .p = DMARC_POLICY_UNSET };
 	struct walk w;
 
 	if (ctx->mode == DMARC_MODE_RFC7489) {
@@ -305,7 +307,8 @@ discover(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *
 	out->org_domain = walk_org_domain(author, &w);
 	if (w.n_found > 0) {
 		out->have_record = true;
-		out->rec = w.found[0].rec;
+		out->rec = w.found[0].rec;	/* its published strings move to out */
+		memset(&w.found[0].rec, 0, sizeof(w.found[0].rec));
 		out->policy_domain = xstrdup(w.found[0].domain);
 	}
 	walk_free(&w);
@@ -451,5 +454,6 @@ dmarc_outcome_free(struct dmarc_outcome *out)
 	free(out->org_domain);
 	free(out->record_note);
 	free(out->reason);
+	dmarc_record_free(&out->rec);
 	memset(out, 0, sizeof(*out));
 }

@@ -29,12 +29,19 @@ struct dmarc_record {
 	bool testing;		/* t=y */
 	char psd;		/* 'y', 'n' or 'u' (unset) */
 	int pct;		/* RFC 7489 only; 100 when absent */
+	/* as published, for the history store and reports (any mode): the
+	 * trimmed values of rua=, ruf= and fo= (NULL when absent, owned), and
+	 * pct= when it is a number from 0 to 100 (-1 when absent or not) */
+	char *rua, *ruf, *fo;
+	int pct_published;
 };
 
 /* dmarc_record_parse - false if this is no usable DMARC record */
 bool dmarc_record_parse(const char *txt, enum dmarc_mode mode, struct dmarc_record *rec,
 			struct buf *why);
 bool dmarc_record_is_dmarc(const char *txt);
+/* dmarc_record_free - the published strings; the record may be parsed into again */
+void dmarc_record_free(struct dmarc_record *rec);
 /* the trimmed value of one tag, as the parser splits it (for authmilter-check) */
 bool dmarc_record_tag(const char *txt, const char *name, struct buf *value);
 

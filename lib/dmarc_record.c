@@ -101,6 +101,14 @@ policy_tag(enum dmarc_policy *slot, const char *name, const char *value, struct 
 		scan->bad = name[0] == 'p' ? "p" : name[0] == 's' ? "sp" : "np";
 }
 
+/* published - keep a tag's value as published (the last one when repeated) */
+static void
+published(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
 /* apply_tag - store one tag; unknown tags and bad values of optional tags are ignored */
 static void
 apply_tag(struct dmarc_record *rec, enum dmarc_mode mode, const char *name, const char *value,
@@ -124,13 +132,20 @@ apply_tag(struct dmarc_record *rec, enum dmarc_mode mode, const char *name, cons
 	} else if (strcmp(name, "psd") == 0 && mode == DMARC_MODE_RFC9989) {
 		if (strlen(value) == 1 && strchr("ynuYNU", value[0]))
 			rec->psd = (char)tolower((unsigned char)value[0]);
-	} else if (strcmp(name, "pct") == 0 && mode == DMARC_MODE_RFC7489) {
+	} else if (strcmp(name, "pct") == 0) {
 		char *end;
 		long n = strtol(value, &end, 10);
-		if (*value && *end == '\0' && n >= 0 && n <= 100)
+		bool ok = *value && *end == '\0' && n >= 0 && n <= 100;
+		rec->pct_published = ok ? (int)n : -1;
+		if (ok && mode == DMARC_MODE_RFC7489)
 			rec->pct = (int)n;
 	} else if (strcmp(name, "rua") == 0) {
 		scan->rua_ok = rua_valid(value);
+		published(&rec->rua, value);
+	} else if (strcmp(name, "ruf") == 0) {
+		published(&rec->ruf, value);
+	} else if (strcmp(name, "fo") == 0) {
+		published(&rec->fo, value);
 	}
 }
 
@@ -141,6 +156,17 @@ record_defaults(struct dmarc_record *rec)
 	memset(rec, 0, sizeof(*rec));
 	rec->psd = 'u';
 	rec->pct = 100;
+	rec->pct_published = -1;
+}
+
+/* dmarc_record_free - the published strings */
+void
+dmarc_record_free(struct dmarc_record *rec)
+{
+	free(rec->rua);
+	free(rec->ruf);
+	free(rec->fo);
+	rec->rua = rec->ruf = rec->fo = NULL;
 }
 
 /* dmarc_record_parse - see the file comment; why says what was wrong or
@@ -175,14 +201,18 @@ dmarc_record_parse(const char *txt, enum dmarc_mode mode, struct dmarc_record *r
 		scan.bad = "p";
 	if (scan.bad) {
 		bool missing = strcmp(scan.bad, "p") == 0 && !scan.p_seen;
+		struct dmarc_record kept = *rec;	/* what was published stays told */
 		buf_printf(why, "%s %s=", missing ? "no" : "invalid", scan.bad);
 		if (!scan.rua_ok) {
 			buf_adds(why, " and no valid rua=");
+			dmarc_record_free(rec);
 			return false;
 		}
 		buf_adds(why, " with a valid rua=: read as p=none");
 		record_defaults(rec);
 		rec->p = DMARC_POLICY_NONE;
+		rec->rua = kept.rua, rec->ruf = kept.ruf, rec->fo = kept.fo;
+		rec->pct_published = kept.pct_published;
 		return true;
 	}
 	if (rec->p == DMARC_POLICY_UNSET)

@@ -4,6 +4,7 @@
 #include "metrics.h"
 #include "dkimv.h"
 #include "dmarc.h"
+#include "history_writer.h"
 #include "spf.h"
 #include "verdict.h"
 
@@ -115,4 +116,13 @@ metrics_render(struct buf *out)
 	}
 	buf_printf(out, "authmilter_message_seconds_sum %.6f\nauthmilter_message_seconds_count %lu\n",
 		   (double)atomic_load(&latency_micros) / 1e6, atomic_load(&latency_n));
+	struct history_counts hc;	/* DMARC history rows (issue 11), counted by the writer */
+	history_counts_get(&hc);
+	buf_printf(out, "# HELP authmilter_history_rows_total DMARC history rows: written to the"
+		   " store, dropped (queue full, store down) or failed (refused by the store).\n"
+		   "# TYPE authmilter_history_rows_total counter\n"
+		   "authmilter_history_rows_total{result=\"written\"} %lu\n"
+		   "authmilter_history_rows_total{result=\"dropped\"} %lu\n"
+		   "authmilter_history_rows_total{result=\"failed\"} %lu\n",
+		   hc.written, hc.dropped, hc.failed);
 }

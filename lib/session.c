@@ -13,6 +13,7 @@
 #include "dmarc.h"
 #include "fromaddr.h"
 #include "hdrname.h"
+#include "history_service.h"
 #include "policy.h"
 #include "runtime.h"
 #include "metrics.h"
@@ -69,6 +70,7 @@ struct session {
 	bool upstream_wait, upstream_used;
 	char *upstream_field;		/* the topmost A-R with a listed id */
 	char *upstream_helo;		/* the HELO its result is about, for <> */
+	struct history_capture hist;	/* header section (and body) for failure reports */
 };
 
 /* session_new - a connection's state; each message takes the slot's current snapshot */
@@ -112,6 +114,7 @@ message_reset(struct session *s)
 	free(s->upstream_helo);
 	s->upstream_field = s->upstream_helo = NULL;
 	s->upstream_wait = s->upstream_used = false;
+	history_capture_reset(&s->hist);
 }
 
 
@@ -287,6 +290,7 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 
 	if (s->rt == NULL)
 		return;		/* no MAIL FROM: not a message we check */
+	history_capture_header(&s->hist, &s->rt->cfg, name, value, len);
 	readable = charge_header(s, strlen(name), len);
 	has_nul = readable && memchr(value, '\0', len) != NULL;
 	if (hdrname_is(name, "DKIM-Signature"))
@@ -350,7 +354,8 @@ session_eoh(struct session *s)
 bool
 session_wants_body(const struct session *s)
 {
-	return s->dkim && dkimv_wants_body(s->dkim);
+	return (s->dkim && dkimv_wants_body(s->dkim))
+	    || (s->rt && history_capture_wants_body(&s->rt->cfg));
 }
 
 /* session_body - a body chunk, streamed to DKIM */
@@ -359,6 +364,7 @@ session_body(struct session *s, const void *data, size_t len)
 {
 	if (s->dkim)
 		dkimv_body(s->dkim, data, len);
+	history_capture_body(&s->hist, s->rt ? &s->rt->cfg : NULL, data, len);
 }
 
 /* session_abort - the MTA dropped the message */
@@ -776,6 +782,9 @@ session_eom(struct session *s, struct verdict *v)
 	}
 	build_summary(s, &dk, &ev, v);
 	count_message(s, &dk, &ev);
+	history_service_offer(&(struct history_input){ .cfg = &s->rt->cfg, .client_ip = s->client_ip,
+		.helo = s->helo, .mail_from = s->mail_from, .dkim = &dk, .dmarc = &ev, .verdict = v,
+		.spf = s->spf_mailfrom_done ? &s->spf_mailfrom : NULL, .capture = &s->hist });
 	dkimv_outcome_free(&dk);
 	dmarc_eval_free(&ev);
 	message_reset(s);

@@ -17,6 +17,7 @@
 #include "signals.h"
 #include "fdwatch.h"
 #include "../lib/metrics.h"
+#include "../lib/history_service.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -165,6 +166,16 @@ reload(const struct daemon_args *args, struct runtime_slot *slot)
 		return;
 	}
 	observe_dns(rt);
+	struct buf hwhy;	/* a new HistoryDB takes effect now; the old writer drains */
+	buf_init(&hwhy);
+	if (!history_service_configure(&rt->cfg, false, rt->cfg.shutdown_timeout, &hwhy)) {
+		log_error("reload refused: HistoryDB: %s; the running configuration stays", hwhy.data);
+		buf_free(&hwhy);
+		runtime_release(rt);
+		metrics_reload(0);
+		return;
+	}
+	buf_free(&hwhy);
 	runtime_swap(slot, rt);
 	metrics_reload(1);
 	log_set_level(level);
@@ -289,6 +300,18 @@ check_diverted(unsigned ticks)
 			  "a SIGHUP may stop the milter; restart instead of reloading");
 }
 
+/* log_history_drops - one line a minute at most while history rows are lost */
+static void
+log_history_drops(void)
+{
+	struct buf line;
+
+	buf_init(&line);
+	if (history_service_report(time(NULL), &line))
+		log_warning("%s", line.data);
+	buf_free(&line);
+}
+
 /* signal_loop - the main thread's job once libmilter runs; false: libmilter ended */
 static bool
 signal_loop(struct reloader *r)
@@ -309,6 +332,7 @@ signal_loop(struct reloader *r)
 		case SIGNALS_TICK:
 			check_diverted(++ticks);
 			fdwatch_check();
+			log_history_drops();
 			break;
 		}
 		/* Not a silent zombie: a libmilter that gave up is a failed daemon. */
@@ -352,6 +376,11 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 		fatal("%s", why);
 	if (cfg->user_id && !privs_drop(cfg->user_id, why, sizeof(why)))
 		fatal("%s", why);
+	struct buf hwhy;	/* after the drop: the store's files belong to UserID */
+	buf_init(&hwhy);
+	if (!history_service_configure(cfg, false, 0, &hwhy))
+		fatal("HistoryDB: %s", hwhy.data);
+	buf_free(&hwhy);
 
 	snprintf(spec, sizeof(spec), "fd:%d", fd);
 	callbacks_init(slot);
@@ -374,6 +403,7 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	if (left > 0)
 		log_warning("%d message(s) still in flight after ShutdownTimeout %d s; exiting anyway",
 			    left, shutdown_timeout);
+	history_service_stop(shutdown_timeout);	/* rows of the last messages, then the store */
 	bool milter_ok = !atomic_load(&milter_ended) || milter_rc == MI_SUCCESS;
 	metrics_http_stop();
 	if (listen_unix_path())

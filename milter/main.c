@@ -11,6 +11,7 @@
 #include "testmode.h"
 #include "../lib/dkimv.h"
 #include "../lib/dnscache.h"
+#include "../lib/history_service.h"
 #include "../lib/runtime.h"
 
 #include <getopt.h>
@@ -131,6 +132,13 @@ main(int argc, char **argv)
 	buf_set_oom_handler(log_oom);
 	load_config(&o, &cfg);
 	if (o.check_only) {
+		struct buf errors;	/* HistoryDB: the store must be reachable */
+		buf_init(&errors);
+		if (!history_service_check(&cfg, o.conf_path, &errors)) {
+			fputs(errors.data, stderr);
+			return EXIT_FAILURE;
+		}
+		buf_free(&errors);
 		printf("%s: OK\n", o.conf_path ? o.conf_path : "built-in defaults");
 		config_free(&cfg);
 		return EXIT_SUCCESS;

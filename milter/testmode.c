@@ -8,6 +8,8 @@
  */
 #include "testmode.h"
 #include "../lib/session.h"
+#include "../lib/history_service.h"
+#include "../lib/runtime.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -38,6 +40,29 @@ time(time_t *out)
 	return t;
 }
 
+/* history_sync - with HistoryDB the row is written before the program ends
+ * (DESIGN contract 9): the store is opened first, and a row it refused is told */
+static bool
+history_sync(struct runtime_slot *slot, bool done)
+{
+	struct runtime *rt = runtime_acquire(slot);
+	struct buf why;
+	bool ok = true;
+
+	buf_init(&why);
+	if (!done)
+		ok = history_service_configure(&rt->cfg, true, 0, &why);
+	else if (!history_service_sync_result(&why))
+		fprintf(stderr, "authmilter: HistoryDB: row not written: %s\n", why.data);
+	if (!ok)
+		fprintf(stderr, "authmilter: HistoryDB: %s\n", why.data);
+	if (done)
+		history_service_stop(0);
+	buf_free(&why);
+	runtime_release(rt);
+	return ok;
+}
+
 /* testmode_run - exit status 0 when evaluation ran */
 int
 testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
@@ -52,6 +77,11 @@ testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
 		return 2;
 	}
 	atomic_store(&testmode_clock, args->when);
+	if (!history_sync(slot, false)) {
+		if (fp != stdin)
+			fclose(fp);
+		return 1;
+	}
 	s = session_new(slot);
 	session_connect(s, args->client_ip, NULL);
 	if (args->helo)
@@ -62,6 +92,7 @@ testmode_run(struct runtime_slot *slot, const struct testmode_args *args)
 	if (fp != stdin)
 		fclose(fp);
 	session_eom(s, &v);
+	history_sync(slot, true);
 	printf("Authentication-Results: %s\n", v.auth_results);
 	for (size_t i = 0; i < v.n_add_fields; i++)
 		printf("%s: %s\n", v.add_fields[i].name, v.add_fields[i].value);

@@ -97,6 +97,7 @@ START_TEST(test_record)
 		ck_assert_int_eq(r.testing, records[_i].t);
 		ck_assert_int_eq(r.psd, records[_i].psd);
 		ck_assert_int_eq(r.pct, records[_i].pct);
+		dmarc_record_free(&r);
 	}
 	buf_free(&why);
 }

@@ -5,7 +5,11 @@
  */
 #include "testutil.h"
 #include "../../lib/history_db.h"
+#include "../../lib/history_row.h"
 #include "../../lib/history_schema.h"
+#include "../../lib/history_writer.h"
+
+#include <sqlite3.h>
 
 static char dir[64];
 static char url[128];
@@ -213,11 +217,344 @@ START_TEST(test_purge)
 }
 END_TEST
 
+/* ---- rows ---- */
+
+/* A DMARC failure of example.org (p=reject, ruf=, fo=1) that local policy
+ * softened to quarantine (never-reject), SPF fail for bounce.example.org,
+ * one passing unaligned signature; FailureReports on. */
+struct fixture {
+	struct config cfg;
+	struct spf_outcome spf;
+	struct dkimv_sig sig;
+	struct dkimv_outcome dk;
+	struct dmarc_eval ev;
+	struct verdict v;
+	struct history_capture cap;
+	struct history_input in;
+};
+
+static void
+fixture_init(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	config_defaults(&f->cfg);
+	free(f->cfg.authserv_id);
+	f->cfg.authserv_id = xstrdup("mx.example.net");
+	f->cfg.history_db = xstrdup("sqlite:/nonexistent");
+	f->cfg.failure_reports = true;
+	f->spf = (struct spf_outcome){ .result = SPF_FAIL, .domain = "Bounce.Example.ORG" };
+	f->sig = (struct dkimv_sig){ .result = DKIMV_PASS, .domain = "Other.Example",
+				     .selector = "s1", .reason = NULL };
+	f->dk = (struct dkimv_outcome){ .sigs = &f->sig, .n_sigs = 1, .signed_message = true };
+	f->ev.evaluated = true;
+	f->ev.from_domain = "Example.ORG";
+	f->ev.out = (struct dmarc_outcome){ .result = DMARC_FAIL, .policy_domain = "example.org",
+					    .have_record = true, .requested = DMARC_POLICY_REJECT,
+					    .disposition = DMARC_POLICY_REJECT };
+	f->ev.out.rec = (struct dmarc_record){ .p = DMARC_POLICY_REJECT, .sp = DMARC_POLICY_UNSET,
+					       .ruf = "mailto:f@example.org", .fo = "1",
+					       .pct_published = -1, .pct = 100 };
+	f->v.action = ACTION_QUARANTINE;
+	f->v.dmarc_applied = DMARC_POLICY_QUARANTINE;
+	buf_init(&f->v.dmarc_notes);
+	buf_adds(&f->v.dmarc_notes, "local override never-reject");
+	history_capture_header(&f->cap, &f->cfg, "Subject", " hi\n there", 10);
+	history_capture_header(&f->cap, &f->cfg, "From", "a@Example.ORG", 13);
+	f->in = (struct history_input){ .cfg = &f->cfg, .client_ip = "192.0.2.7",
+					.helo = "Mail.Example.NET", .mail_from = "x@Bounce.Example.ORG",
+					.spf = &f->spf, .dkim = &f->dk, .dmarc = &f->ev,
+					.verdict = &f->v, .capture = &f->cap };
+}
+
+static void
+fixture_free(struct fixture *f)
+{
+	buf_free(&f->v.dmarc_notes);
+	history_capture_reset(&f->cap);
+	config_free(&f->cfg);
+}
+
+START_TEST(test_row_build)
+{
+	struct fixture f;
+	struct history_row *r;
+
+	fixture_init(&f);
+	ck_assert(history_row_wanted(&f.in));
+	r = history_row_build(&f.in);
+	ck_assert_str_eq(r->mta, "mx.example.net");
+	ck_assert_str_eq(r->header_from, "example.org");
+	ck_assert_str_eq(r->envelope_from, "bounce.example.org");
+	ck_assert_ptr_null(r->envelope_to);
+	ck_assert_str_eq(r->helo, "mail.example.net");
+	ck_assert_str_eq(r->discovery, "treewalk");
+	ck_assert_str_eq(r->p, "reject");
+	ck_assert_ptr_null(r->sp);
+	ck_assert_int_eq(r->pct, -1);
+	ck_assert_ptr_null(r->rua);
+	ck_assert_str_eq(r->ruf, "mailto:f@example.org");
+	ck_assert_str_eq(r->dmarc_result, "fail");
+	ck_assert_str_eq(r->dkim_aligned, "fail");
+	ck_assert_str_eq(r->disposition, "quarantine");
+	ck_assert_str_eq(r->override_type, "local_policy");
+	ck_assert_str_eq(r->override_comment, "local override never-reject");
+	ck_assert_str_eq(r->spf_domain, "bounce.example.org");
+	ck_assert_str_eq(r->spf_scope, "mfrom");
+	ck_assert_str_eq(r->spf_result, "fail");
+	ck_assert_str_eq(r->failure_fo, "1");
+	ck_assert_str_eq(r->failure_headers, "Subject: hi\r\n there\r\nFrom: a@Example.ORG\r\n");
+	ck_assert_ptr_null(r->failure_body);
+	ck_assert_uint_eq(r->n_dkim, 1);
+	ck_assert_str_eq(r->dkim[0].domain, "other.example");
+	ck_assert_str_eq(r->dkim[0].result, "pass");
+	ck_assert_ptr_null(r->dkim[0].human);
+	history_row_free(r);
+	fixture_free(&f);
+}
+END_TEST
+
+/* each override the record or local policy can cause, and none for a pass */
+START_TEST(test_row_overrides)
+{
+	struct fixture f;
+	struct history_row *r;
+
+	fixture_init(&f);
+	buf_reset(&f.v.dmarc_notes);
+	buf_adds(&f.v.dmarc_notes, "mailing list: quarantine");
+	r = history_row_build(&f.in);
+	ck_assert_str_eq(r->override_type, "mailing_list");
+	history_row_free(r);
+	f.v.dmarc_override = "trusted_forwarder";
+	f.v.dmarc_override_comment = "arc=pass i=1 lists.example.org dkim=pass";
+	r = history_row_build(&f.in);
+	ck_assert_str_eq(r->override_type, "trusted_forwarder");
+	ck_assert_str_eq(r->override_comment, "arc=pass i=1 lists.example.org dkim=pass");
+	history_row_free(r);
+	f.v.dmarc_override = NULL;
+	f.v.dmarc_applied = DMARC_POLICY_QUARANTINE;
+	f.ev.out.disposition = DMARC_POLICY_QUARANTINE;	/* t=y: one step less */
+	f.ev.out.rec.testing = true;
+	r = history_row_build(&f.in);
+	ck_assert_str_eq(r->override_type, "policy_test_mode");
+	ck_assert_str_eq(r->testing == 'y' ? "y" : "n", "y");
+	history_row_free(r);
+	f.ev.out.result = DMARC_PASS;
+	f.ev.out.dkim_aligned = true;
+	r = history_row_build(&f.in);
+	ck_assert_ptr_null(r->override_type);
+	ck_assert_str_eq(r->failure_fo, "1");	/* SPF was not aligned: fo=1 still asks */
+	history_row_free(r);
+	f.ev.out.spf_aligned = true;
+	r = history_row_build(&f.in);
+	ck_assert_ptr_null(r->failure_fo);
+	ck_assert_ptr_null(r->failure_headers);
+	history_row_free(r);
+	fixture_free(&f);
+}
+END_TEST
+
+/* no record, a tempfail, history off, FailureReports off: no row or no report fields */
+START_TEST(test_row_wanted)
+{
+	struct fixture f;
+	struct history_row *r;
+
+	fixture_init(&f);
+	f.v.action = ACTION_TEMPFAIL;
+	ck_assert(!history_row_wanted(&f.in));
+	f.v.action = ACTION_ACCEPT;
+	f.ev.out.have_record = false;
+	ck_assert(!history_row_wanted(&f.in));
+	f.ev.out.have_record = true;
+	f.cfg.failure_reports = false;
+	r = history_row_build(&f.in);
+	ck_assert_ptr_null(r->failure_fo);
+	ck_assert_ptr_null(r->failure_headers);
+	history_row_free(r);
+	free(f.cfg.history_db);
+	f.cfg.history_db = NULL;
+	ck_assert(!history_row_wanted(&f.in));
+	fixture_free(&f);
+}
+END_TEST
+
+/* the body is kept only with FailureReportsBody, LF made CRLF across chunks,
+ * and over the cap not at all (never a cut body) */
+START_TEST(test_capture_body)
+{
+	struct fixture f;
+	char *big = xmalloc(HISTORY_MAX_BODY);
+
+	fixture_init(&f);
+	history_capture_body(&f.cap, &f.cfg, "x\n", 2);
+	ck_assert_uint_eq(f.cap.body.len, 0);
+	f.cfg.failure_reports_body = true;
+	ck_assert(history_capture_wants_body(&f.cfg));
+	history_capture_body(&f.cap, &f.cfg, "a\r", 2);
+	history_capture_body(&f.cap, &f.cfg, "\nb\n", 3);
+	ck_assert_str_eq(f.cap.body.data, "a\r\nb\r\n");
+	memset(big, 'z', HISTORY_MAX_BODY);
+	history_capture_body(&f.cap, &f.cfg, big, HISTORY_MAX_BODY);
+	ck_assert(f.cap.body_over);
+	ck_assert_ptr_null(f.cap.body.data);
+	free(big);
+	fixture_free(&f);
+}
+END_TEST
+
+/* ---- the writer ---- */
+
+/* rows - n rows of the fixture */
+static struct history_row *
+fixture_row(struct fixture *f)
+{
+	return history_row_build(&f->in);
+}
+
+START_TEST(test_writer_writes)
+{
+	struct fixture f;
+	struct history_counts before, after;
+	struct history_writer_opts o = { .url = url, .queue = 2000, .keep_days = 30 };
+	struct history_writer *w;
+	struct history_db *db;
+	struct buf why;
+
+	buf_init(&why);
+	fixture_init(&f);
+	history_counts_get(&before);
+	w = history_writer_start(&o, &why);
+	ck_assert_ptr_nonnull(w);
+	for (int i = 0; i < 1000; i++)
+		history_writer_submit(w, fixture_row(&f));
+	history_writer_stop(w, 30);
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.written - before.written, 1000);
+	ck_assert_uint_eq(after.dropped - before.dropped, 0);
+	db = open_ok();
+	ck_assert_int_eq(count(db, "history_message"), 1000);
+	ck_assert_int_eq(count(db, "history_dkim"), 1000);
+	history_db_close(db);
+	ck_assert_ptr_null(history_writer_start(&(struct history_writer_opts){ .url = "mysql:x",
+				.queue = 1 }, &why));
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
+/* While the store is locked the writer waits with one row in hand: the
+ * queue (5) fills, five more are dropped and counted; once the lock goes
+ * the six rows are written. */
+START_TEST(test_writer_queue_full)
+{
+	struct fixture f;
+	struct history_counts before, after;
+	struct history_writer_opts o = { .url = url, .queue = 5, .keep_days = 0 };
+	struct history_writer *w;
+	struct history_db *db = open_ok();
+	struct buf why;
+
+	buf_init(&why);
+	fixture_init(&f);
+	ck_assert(history_db_begin(db, &why));	/* the write lock, held */
+	history_counts_get(&before);
+	w = history_writer_start(&o, &why);
+	history_writer_submit(w, fixture_row(&f));
+	usleep(300000);				/* the writer takes it and waits */
+	for (int i = 0; i < 10; i++)
+		history_writer_submit(w, fixture_row(&f));
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.dropped - before.dropped, 5);
+	ck_assert(history_db_exec(db, "COMMIT", &why));
+	history_writer_stop(w, 30);
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.written - before.written, 6);
+	ck_assert_uint_eq(after.dropped - before.dropped, 5);
+	ck_assert_int_eq(count(db, "history_message"), 6);
+	history_db_close(db);
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
+/* a store that cannot be reached: rows wait, then are dropped at stop */
+START_TEST(test_writer_store_down)
+{
+	struct fixture f;
+	struct history_counts before, after;
+	struct history_writer_opts o = {
+		.url = "postgresql:///none?host=/nonexistent&connect_timeout=1", .queue = 100 };
+	struct history_writer *w;
+	struct buf why;
+
+	buf_init(&why);
+	fixture_init(&f);
+	history_counts_get(&before);
+	w = history_writer_start(&o, &why);
+	for (int i = 0; i < 20; i++)
+		history_writer_submit(w, fixture_row(&f));
+	usleep(200000);
+	history_writer_last_error(w, &why);
+	ck_assert_msg(strstr(why.data, "postgresql: connect") != NULL, "%s", why.data);
+	history_writer_stop(w, 0);
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.dropped - before.dropped, 20);
+	ck_assert_uint_eq(after.written - before.written, 0);
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* the cost on the session's side: build the row and hand it over (printed, not asserted) */
+START_TEST(test_writer_cost)
+{
+	enum { N = 20000 };
+	struct fixture f;
+	struct history_writer_opts o = { .url = url, .queue = N, .keep_days = 30 };
+	struct history_writer *w;
+	struct timespec t0;
+	struct buf why;
+	double enqueue, total;
+
+	buf_init(&why);
+	fixture_init(&f);
+	w = history_writer_start(&o, &why);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < N; i++) {
+		struct history_row *r;
+
+		if (history_row_wanted(&f.in)) {
+			r = fixture_row(&f);
+			history_writer_submit(w, r);
+		}
+	}
+	enqueue = seconds_since(&t0);
+	history_writer_stop(w, 60);
+	total = seconds_since(&t0);
+	printf("history: capture+enqueue %.2f us/message; SQLite writer %.0f rows/s\n",
+	       enqueue * 1e6 / N, N / total);
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
 static Suite *
 history_suite(void)
 {
 	Suite *s = suite_create("history");
 	TCase *tc = tcase_create("db");
+	TCase *rows = tcase_create("rows");
+	TCase *wr = tcase_create("writer");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -227,6 +564,18 @@ history_suite(void)
 	tcase_add_test(tc, test_params_nulls);
 	tcase_add_test(tc, test_purge);
 	suite_add_tcase(s, tc);
+	tcase_add_test(rows, test_row_build);
+	tcase_add_test(rows, test_row_overrides);
+	tcase_add_test(rows, test_row_wanted);
+	tcase_add_test(rows, test_capture_body);
+	suite_add_tcase(s, rows);
+	tcase_add_checked_fixture(wr, setup, teardown);
+	tcase_set_timeout(wr, 120);
+	tcase_add_test(wr, test_writer_writes);
+	tcase_add_test(wr, test_writer_queue_full);
+	tcase_add_test(wr, test_writer_store_down);
+	tcase_add_test(wr, test_writer_cost);
+	suite_add_tcase(s, wr);
 	return s;
 }
 
