@@ -281,8 +281,8 @@ dest_authorized(const struct dmarc_ctx *dmarc, const char *policy_domain, const 
 				rc = DEST_AUTH_OK;
 		dns_strings_free(txt, n);
 		if (rc == DEST_AUTH_NO)
-			buf_printf(why, "%s does not authorize reports for %s (no v=DMARC1 at %s)",
-				   d->domain, policy_domain, name.data);
+			buf_printf(why, "%s: %s does not authorize reports for %s (no v=DMARC1 at %s)",
+				   d->address, d->domain, policy_domain, name.data);
 	}
 	dns_result_free(&res);
 	buf_free(&name);

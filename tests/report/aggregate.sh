@@ -1,0 +1,197 @@
+#!/bin/bash
+# aggregate.sh - authmilter-report end to end on SQLite: rows in a history
+# store, reports that validate against the RFC 9990 XSD and that dmarc-cat
+# reads with the same counts, destinations (authorized, unauthorized,
+# same organization, suppressed, too small), delivery through a private
+# Postfix (sendmail and SMTP), a rerun that sends nothing, a kill -9 in the
+# middle of sending then a rerun (each report exactly once), back-off.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/postfix.sh"
+
+XSD="$top_srcdir/../shared/conformance/dmarc-reports/rfc9990-aggregate.xsd"
+[ -f "$XSD" ] || XSD=/work/shared/conformance/dmarc-reports/rfc9990-aggregate.xsd
+for tool in xmllint sqlite3 dmarc-cat ldns-testns; do
+	command -v $tool >/dev/null || { echo "SKIP: needs $tool"; exit 77; }
+done
+[ -f "$XSD" ] || { echo "SKIP: no RFC 9990 XSD (shared/conformance)"; exit 77; }
+REPORT="$top_builddir/report/authmilter-report"
+RC="python3 $top_srcdir/tests/report/reportcheck.py"
+WORK=$(mktemp -d /tmp/authmilter-report.XXXXXX)
+chmod 755 "$WORK"
+POSTFIX=no
+cleanup() {
+	[ $POSTFIX = yes ] && postfix -c "$WORK/etc" stop >/dev/null 2>&1
+	stop_testns
+	if [ "$failed" -ne 0 ]; then
+		for f in "$WORK"/*.log; do echo "--- $f"; tail -30 "$f"; done
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# DNS: the policy domains' records; e2e.test (the mailbox) authorizes a.test
+# and d.test only
+PYTHONPATH="$top_srcdir/tests/lib" python3 - >"$WORK/zone.data" <<'PY' || exit 99
+import zonefile
+z = {}
+for d in ("a.test", "b.test", "c.test", "d.test", "e2e.test"):
+    z["_dmarc." + d] = [("TXT", zonefile.txt_rdata("v=DMARC1; p=quarantine"))]
+for d in ("a.test", "d.test"):
+    z[d + "._report._dmarc.e2e.test"] = [("TXT", zonefile.txt_rdata("v=DMARC1"))]
+z["b.test._report._dmarc.e2e.test"] = [("TXT", zonefile.txt_rdata("v=spf1 -all"))]
+print(zonefile.datafile(z), end="")
+PY
+start_testns "$WORK/zone.data" || exit 99
+
+conf() {	# conf SEND: the reporter's conf with ReportSend SEND
+	cat >"$WORK/report.conf" <<CONF
+AuthservID mx.rx.test
+HistoryDB sqlite:$WORK/history.db
+ReportOrgName Receiver & Sons <rx>
+ReportEmail dmarc-reports@rx.test
+Nameservers 127.0.0.1:$NS_PORT
+DNSTimeout 2
+ReportSpoolDir $WORK/spool
+ReportSuppress blocked@e2e.test, nobody.example
+ReportSend $1
+CONF
+}
+conf sendmail
+check "--migrate creates the store" "$REPORT" -c "$WORK/report.conf" --migrate
+check "schema has report_sent" sh -c "sqlite3 '$WORK/history.db' .schema | grep -q 'CREATE TABLE report_sent'"
+
+# rows: day 1 (86400..172799) and, later, days 2-4
+rows() {	# rows BEGIN: one day of rows for five domains
+	python3 "$top_srcdir/tests/report/rows.py" "$WORK/history.db" "$1" \
+		"a.test:mailto:agg@e2e.test:40" "b.test:mailto:agg-b@e2e.test:7" \
+		"e2e.test:mailto:self@e2e.test|mailto:blocked@e2e.test:12" \
+		"c.test:mailto:x@sub.nobody.example|https://c.test/r:5" \
+		"d.test:mailto:tiny@e2e.test!1k:30" >"$WORK/expect.$1"
+}
+rows 86400
+run() {	# run PERIOD [ARGS]: one report run, log appended to report.log
+	local p=$1
+	shift
+	"$REPORT" -c "$WORK/report.conf" --period "$p" "$@" >>"$WORK/report.log" 2>&1
+}
+
+# --- dry run: one report per domain, valid, counted alike by two readers
+run 86400:172799 --dry-run "$WORK/dry"
+check "dry run: 5 reports" test "$(ls "$WORK/dry"/*.xml.gz | wc -l)" = 5
+check "dry run: .eml for a.test and e2e.test only" \
+	test "$(cd "$WORK/dry" && ls *.eml | sed 's/.*!//' | sort | tr '\n' ' ')" = "agg@e2e.test.eml self@e2e.test.eml "
+check "file name RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz" \
+	test -n "$(ls "$WORK/dry" | grep -E '^rx\.test!a\.test!86400!172799![0-9]+\.[0-9a-f]{16}\.xml\.gz$')"
+while read -r domain n; do
+	gz=$(ls "$WORK/dry"/rx.test\!"$domain"\!*.xml.gz)
+	$RC xml "$gz" >"$WORK/$domain.xml"
+	check "$domain: xmllint --schema validates" \
+		xmllint --noout --schema "$XSD" "$WORK/$domain.xml" 2>>"$WORK/xmllint.log"
+	check "$domain: <count> sums to $n" test "$($RC count "$gz")" = "$n"
+	check "$domain: dmarc-cat reads $n messages" test "$($RC dmarccat "$gz")" = "$n"
+done <"$WORK/expect.86400"
+check "XML escapes org_name" grep -q '<org_name>Receiver &amp; Sons &lt;rx&gt;</org_name>' "$WORK/a.test.xml"
+check "XML escapes a comment" grep -q '<comment>list &lt;a&amp;b&gt; &quot;x&quot;</comment>' "$WORK/a.test.xml"
+check "no HELO-scope spf element" not grep -q '<scope>helo</scope>' "$WORK/a.test.xml"
+check "log: unauthorized b.test destination" grep -q 'agg-b@e2e.test.*does not authorize' "$WORK/report.log"
+check "log: suppressed destination" grep -q 'blocked@e2e.test: suppressed' "$WORK/report.log"
+check "log: suppressed domain" grep -q 'x@sub.nobody.example: suppressed' "$WORK/report.log"
+check "log: report over the URI's !1k skipped" grep -q 'd.test to tiny@e2e.test: .* over the limit' "$WORK/report.log"
+mkdir -p "$WORK/att"
+check "the .eml parses back (MIME, Subject, gzip)" \
+	$RC mail "$WORK/dry"/*agg@e2e.test.eml "$WORK/att"
+check "dry run sent nothing and claimed nothing" \
+	test "$(sqlite3 "$WORK/history.db" 'SELECT COUNT(*) FROM report_sent')" = 0
+
+# --- sending through a private Postfix (sendmail needs its pickup service)
+if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null; then
+	echo "SKIP (rest): needs root and postfix"
+	finish
+fi
+SMTP_PORT=$(free_port)
+postfix_configure "$WORK" "$SMTP_PORT" ""
+echo "pickup    unix n - n 1 1 pickup" >>"$WORK/etc/master.cf"
+postfix -c "$WORK/etc" start >"$WORK/postfix-start.log" 2>&1 || { fail "postfix starts"; finish; }
+POSTFIX=yes
+wait_port "$SMTP_PORT" 30 || { fail "postfix listens"; finish; }
+INBOX="$WORK/mail/inbox/new"
+SENDMAIL="/usr/sbin/sendmail -C $WORK/etc -t -oi"
+inbox_wait() {	# inbox_wait N: until N messages are delivered (30 s)
+	for _ in $(seq 300); do
+		[ "$(ls "$INBOX" 2>/dev/null | wc -l)" -ge "$1" ] && break
+		sleep 0.1
+	done
+	sleep 1	# and nothing more arrives
+	ls "$INBOX" 2>/dev/null | wc -l
+}
+report_ids() {	# report_ids: "ID TO" of every delivered message, sorted
+	mkdir -p "$WORK/got"
+	for m in "$INBOX"/*; do $RC mail "$m" "$WORK/got" | cut -d' ' -f1,2; done | sort
+}
+conf "$SENDMAIL"
+run 86400:172799
+check "sendmail: 2 reports delivered" test "$(inbox_wait 2)" = 2
+check "delivered to agg@e2e.test and self@e2e.test" \
+	test "$(report_ids | cut -d' ' -f2 | sort | tr '\n' ' ')" = "agg@e2e.test self@e2e.test "
+for gz in "$WORK/got"/*.xml.gz; do
+	$RC xml "$gz" >"$WORK/got.xml"
+	check "delivered $(basename "$gz") validates" xmllint --noout --schema "$XSD" "$WORK/got.xml" 2>>"$WORK/xmllint.log"
+done
+check "report_sent: 2 sent" test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE state='sent'")" = 2
+run 86400:172799
+check "rerun sends nothing" test "$(inbox_wait 3)" = 2
+check "rerun log: 0 sent, 2 already sent" grep -q '0 sent, 2 already sent' "$WORK/report.log"
+
+# --- kill -9 in the middle, then a rerun: each report exactly once
+rows 172800
+cat >"$WORK/slow-sendmail" <<SH
+#!/bin/sh
+sleep 2
+exec $SENDMAIL
+SH
+chmod +x "$WORK/slow-sendmail"
+conf "$WORK/slow-sendmail"
+"$REPORT" -c "$WORK/report.conf" --period 172800:259199 >>"$WORK/report.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do ls "$WORK/spool"/*.eml >/dev/null 2>&1 && break; sleep 0.05; done
+kill -9 $pid
+wait $pid 2>/dev/null
+check "killed while the first report was being submitted" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=172800 AND state='sent'")" = 0
+conf "$SENDMAIL"
+run 172800:259199
+check "after the rerun: 4 messages in all" test "$(inbox_wait 4)" = 4
+check "each report of day 2 exactly once" \
+	test "$(report_ids | grep -c '^172800\.')" = 2 -a "$(report_ids | uniq -d | wc -l)" = 0
+check "rerun log: the killed run's report counted as delivered" \
+	grep -q 'delivered by an earlier run' "$WORK/report.log"
+check "report_sent: day 2 both sent" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=172800 AND state='sent'")" = 2
+check "spool is empty" test -z "$(ls "$WORK/spool")"
+
+# --- SMTP submission with libcurl
+rows 259200
+conf "smtp://127.0.0.1:$SMTP_PORT"
+run 259200:345599
+check "smtp://: 2 more reports" test "$(inbox_wait 6)" = 6
+
+# --- a failing MTA: not marked sent, backed off, then retried by no run before its time
+rows 345600
+conf /bin/false
+run 345600:431999
+check "failing MTA: nothing marked sent" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=345600 AND state='sent'")" = 0
+check "failing MTA: back-off recorded" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_backoff WHERE failures=1")" = 2
+conf "$SENDMAIL"
+run 345600:431999
+check "backed-off destinations are skipped" grep -q 'backed off until' "$WORK/report.log"
+check "nothing delivered while backed off" test "$(inbox_wait 7)" = 6
+sqlite3 "$WORK/history.db" "UPDATE report_backoff SET next_try = 0"
+run 345600:431999
+check "after the back-off: delivered" test "$(inbox_wait 8)" = 8
+check "back-off cleared on success" test "$(sqlite3 "$WORK/history.db" 'SELECT COUNT(*) FROM report_backoff')" = 0
+finish
