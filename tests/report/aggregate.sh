@@ -28,7 +28,7 @@ cleanup() {
 	if [ "$failed" -ne 0 ]; then
 		for f in "$WORK"/*.log; do echo "--- $f"; tail -30 "$f"; done
 	fi
-	rm -rf "$WORK"
+	[ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -39,7 +39,9 @@ import zonefile
 z = {}
 for d in ("a.test", "b.test", "c.test", "d.test", "e2e.test"):
     z["_dmarc." + d] = [("TXT", zonefile.txt_rdata("v=DMARC1; p=quarantine"))]
-for d in ("a.test", "d.test"):
+z["f.test"] = [("TXT", zonefile.txt_rdata("v=spf1 ip4:192.0.2.0/24 -all"))]
+z["_dmarc.f.test"] = [("TXT", zonefile.txt_rdata("v=DMARC1; p=none; rua=mailto:agg-f@e2e.test"))]
+for d in ("a.test", "d.test", "f.test"):
     z[d + "._report._dmarc.e2e.test"] = [("TXT", zonefile.txt_rdata("v=DMARC1"))]
 z["b.test._report._dmarc.e2e.test"] = [("TXT", zonefile.txt_rdata("v=spf1 -all"))]
 print(zonefile.datafile(z), end="")
@@ -63,7 +65,9 @@ conf sendmail
 check "--migrate creates the store" "$REPORT" -c "$WORK/report.conf" --migrate
 check "schema has report_sent" sh -c "sqlite3 '$WORK/history.db' .schema | grep -q 'CREATE TABLE report_sent'"
 
-# rows: day 1 (86400..172799) and, later, days 2-4
+# rows: day 1 and, later, days 2-4, ten days back (HistoryKeep purges older ones)
+D1=$(( $(date +%s) / 86400 * 86400 - 10 * 86400 ))
+D2=$((D1 + 86400)) D3=$((D1 + 2 * 86400)) D4=$((D1 + 3 * 86400))
 rows() {	# rows BEGIN: one day of rows for five domains
 	python3 "$top_srcdir/tests/report/rows.py" "$WORK/history.db" "$1" \
 		"a.test:mailto:agg@e2e.test:40" "b.test:mailto:agg-b@e2e.test:7" \
@@ -71,7 +75,18 @@ rows() {	# rows BEGIN: one day of rows for five domains
 		"c.test:mailto:x@sub.nobody.example|https://c.test/r:5" \
 		"d.test:mailto:tiny@e2e.test!1k:30" >"$WORK/expect.$1"
 }
-rows 86400
+rows $D1
+# and f.test's rows as the milter records them: test mode with HistoryDB
+AM="$top_builddir/milter/authmilter"
+for i in 1 2 3 4 5; do
+	printf 'From: user@f.test\r\nTo: rcpt@rx.test\r\nSubject: %s\r\nMessage-ID: <%s@f.test>\r\n\r\nbody\r\n' $i $i >"$WORK/f$i.eml"
+	ip=192.0.2.10; [ $i -gt 3 ] && ip=198.51.100.1
+	"$AM" -c "$WORK/report.conf" -t "$WORK/f$i.eml" -i $ip -H mail.f.test -s user@f.test \
+		-T $((D1 + 3600 + i)) >>"$WORK/testmode.log" 2>&1
+done
+echo "f.test 5" >>"$WORK/expect.$D1"
+check "test mode recorded 5 rows for f.test" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM history_message WHERE policy_domain='f.test'")" = 5
 run() {	# run PERIOD [ARGS]: one report run, log appended to report.log
 	local p=$1
 	shift
@@ -79,12 +94,12 @@ run() {	# run PERIOD [ARGS]: one report run, log appended to report.log
 }
 
 # --- dry run: one report per domain, valid, counted alike by two readers
-run 86400:172799 --dry-run "$WORK/dry"
-check "dry run: 5 reports" test "$(ls "$WORK/dry"/*.xml.gz | wc -l)" = 5
-check "dry run: .eml for a.test and e2e.test only" \
-	test "$(cd "$WORK/dry" && ls *.eml | sed 's/.*!//' | sort | tr '\n' ' ')" = "agg@e2e.test.eml self@e2e.test.eml "
+run $D1:$((D2 - 1)) --dry-run "$WORK/dry"
+check "dry run: 6 reports" test "$(ls "$WORK/dry"/*.xml.gz | wc -l)" = 6
+check "dry run: .eml for a.test, e2e.test and f.test only" \
+	test "$(cd "$WORK/dry" && ls *.eml | sed 's/.*!//' | sort | tr '\n' ' ')" = "agg-f@e2e.test.eml agg@e2e.test.eml self@e2e.test.eml "
 check "file name RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz" \
-	test -n "$(ls "$WORK/dry" | grep -E '^rx\.test!a\.test!86400!172799![0-9]+\.[0-9a-f]{16}\.xml\.gz$')"
+	test -n "$(ls "$WORK/dry" | grep -E "^rx\\.test!a\\.test!$D1!$((D2 - 1))![0-9]+\\.[0-9a-f]{16}\\.xml\\.gz$")"
 while read -r domain n; do
 	gz=$(ls "$WORK/dry"/rx.test\!"$domain"\!*.xml.gz)
 	$RC xml "$gz" >"$WORK/$domain.xml"
@@ -92,7 +107,7 @@ while read -r domain n; do
 		xmllint --noout --schema "$XSD" "$WORK/$domain.xml" 2>>"$WORK/xmllint.log"
 	check "$domain: <count> sums to $n" test "$($RC count "$gz")" = "$n"
 	check "$domain: dmarc-cat reads $n messages" test "$($RC dmarccat "$gz")" = "$n"
-done <"$WORK/expect.86400"
+done <"$WORK/expect.$D1"
 check "XML escapes org_name" grep -q '<org_name>Receiver &amp; Sons &lt;rx&gt;</org_name>' "$WORK/a.test.xml"
 check "XML escapes a comment" grep -q '<comment>list &lt;a&amp;b&gt; &quot;x&quot;</comment>' "$WORK/a.test.xml"
 check "no HELO-scope spf element" not grep -q '<scope>helo</scope>' "$WORK/a.test.xml"
@@ -132,21 +147,21 @@ report_ids() {	# report_ids: "ID TO" of every delivered message, sorted
 	for m in "$INBOX"/*; do $RC mail "$m" "$WORK/got" | cut -d' ' -f1,2; done | sort
 }
 conf "$SENDMAIL"
-run 86400:172799
-check "sendmail: 2 reports delivered" test "$(inbox_wait 2)" = 2
-check "delivered to agg@e2e.test and self@e2e.test" \
-	test "$(report_ids | cut -d' ' -f2 | sort | tr '\n' ' ')" = "agg@e2e.test self@e2e.test "
+run $D1:$((D2 - 1))
+check "sendmail: 3 reports delivered" test "$(inbox_wait 3)" = 3
+check "delivered to agg@e2e.test, agg-f@e2e.test and self@e2e.test" \
+	test "$(report_ids | cut -d' ' -f2 | sort | tr '\n' ' ')" = "agg-f@e2e.test agg@e2e.test self@e2e.test "
 for gz in "$WORK/got"/*.xml.gz; do
 	$RC xml "$gz" >"$WORK/got.xml"
 	check "delivered $(basename "$gz") validates" xmllint --noout --schema "$XSD" "$WORK/got.xml" 2>>"$WORK/xmllint.log"
 done
-check "report_sent: 2 sent" test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE state='sent'")" = 2
-run 86400:172799
-check "rerun sends nothing" test "$(inbox_wait 3)" = 2
-check "rerun log: 0 sent, 2 already sent" grep -q '0 sent, 2 already sent' "$WORK/report.log"
+check "report_sent: 3 sent" test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE state='sent'")" = 3
+run $D1:$((D2 - 1))
+check "rerun sends nothing" test "$(inbox_wait 4)" = 3
+check "rerun log: 0 sent, 3 already sent" grep -q '0 sent, 3 already sent' "$WORK/report.log"
 
 # --- kill -9 in the middle, then a rerun: each report exactly once
-rows 172800
+rows $D2
 cat >"$WORK/slow-sendmail" <<SH
 #!/bin/sh
 sleep 2
@@ -154,44 +169,44 @@ exec $SENDMAIL
 SH
 chmod +x "$WORK/slow-sendmail"
 conf "$WORK/slow-sendmail"
-"$REPORT" -c "$WORK/report.conf" --period 172800:259199 >>"$WORK/report.log" 2>&1 &
+"$REPORT" -c "$WORK/report.conf" --period $D2:$((D3 - 1)) >>"$WORK/report.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do ls "$WORK/spool"/*.eml >/dev/null 2>&1 && break; sleep 0.05; done
 kill -9 $pid
 wait $pid 2>/dev/null
 check "killed while the first report was being submitted" \
-	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=172800 AND state='sent'")" = 0
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=$D2 AND state='sent'")" = 0
 conf "$SENDMAIL"
-run 172800:259199
-check "after the rerun: 4 messages in all" test "$(inbox_wait 4)" = 4
+run $D2:$((D3 - 1))
+check "after the rerun: 5 messages in all" test "$(inbox_wait 5)" = 5
 check "each report of day 2 exactly once" \
-	test "$(report_ids | grep -c '^172800\.')" = 2 -a "$(report_ids | uniq -d | wc -l)" = 0
+	test "$(report_ids | grep -c "^$D2\.")" = 2 -a "$(report_ids | uniq -d | wc -l)" = 0
 check "rerun log: the killed run's report counted as delivered" \
 	grep -q 'delivered by an earlier run' "$WORK/report.log"
 check "report_sent: day 2 both sent" \
-	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=172800 AND state='sent'")" = 2
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=$D2 AND state='sent'")" = 2
 check "spool is empty" test -z "$(ls "$WORK/spool")"
 
 # --- SMTP submission with libcurl
-rows 259200
+rows $D3
 conf "smtp://127.0.0.1:$SMTP_PORT"
-run 259200:345599
-check "smtp://: 2 more reports" test "$(inbox_wait 6)" = 6
+run $D3:$((D4 - 1))
+check "smtp://: 2 more reports" test "$(inbox_wait 7)" = 7
 
 # --- a failing MTA: not marked sent, backed off, then retried by no run before its time
-rows 345600
+rows $D4
 conf /bin/false
-run 345600:431999
+run $D4:$((D4 + 86399))
 check "failing MTA: nothing marked sent" \
-	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=345600 AND state='sent'")" = 0
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=$D4 AND state='sent'")" = 0
 check "failing MTA: back-off recorded" \
 	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_backoff WHERE failures=1")" = 2
 conf "$SENDMAIL"
-run 345600:431999
+run $D4:$((D4 + 86399))
 check "backed-off destinations are skipped" grep -q 'backed off until' "$WORK/report.log"
-check "nothing delivered while backed off" test "$(inbox_wait 7)" = 6
+check "nothing delivered while backed off" test "$(inbox_wait 8)" = 7
 sqlite3 "$WORK/history.db" "UPDATE report_backoff SET next_try = 0"
-run 345600:431999
-check "after the back-off: delivered" test "$(inbox_wait 8)" = 8
+run $D4:$((D4 + 86399))
+check "after the back-off: delivered" test "$(inbox_wait 9)" = 9
 check "back-off cleared on success" test "$(sqlite3 "$WORK/history.db" 'SELECT COUNT(*) FROM report_backoff')" = 0
 finish
