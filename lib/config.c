@@ -146,7 +146,7 @@ config_defaults(struct config *cfg)
 	cfg->report_max_recipients = 2;
 	cfg->report_max_size = 10485760;	/* 10 MiB: what most MTAs accept */
 	cfg->failure_reports_interval = 3600;
-	cfg->report_spool_dir = xstrdup("/var/spool/authmilter-report");
+	cfg->report_spool_dir = xstrdup("/var/lib/authmilter/report-spool");
 }
 
 static void
