@@ -10,7 +10,9 @@
 #include <string.h>
 
 /* rows removed per purge statement: short transactions, writers barely wait */
-#define PURGE_BATCH "5000"
+#define PURGE_BATCH 5000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* history_db_open - connect by URL kind, then create/upgrade the schema */
 struct history_db *
@@ -201,11 +203,11 @@ history_db_purge(struct history_db *db, long older_than, struct buf *why)
 	do {
 		if (!history_db_query(db, "DELETE FROM history_message WHERE id IN"
 				      " (SELECT id FROM history_message WHERE received < $1"
-				      " LIMIT " PURGE_BATCH ") RETURNING id",
+				      " LIMIT " STR(PURGE_BATCH) ") RETURNING id",
 				      params, 1, &rows, why))
 			return false;
 		n = rows.n_rows;
 		history_rows_free(&rows);
-	} while (n == (size_t)atoi(PURGE_BATCH));
+	} while (n == PURGE_BATCH);
 	return true;
 }

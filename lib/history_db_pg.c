@@ -13,16 +13,25 @@
 /* pg_advisory_xact_lock key of schema migrations: "amhist" in ASCII */
 #define MIGRATION_LOCK "SELECT pg_advisory_xact_lock(120197726697844)"
 
-/* fail - the server's or libpq's reason, without its trailing newline */
+/* fail - the server's or libpq's reason on one line (libpq writes several,
+ * indented, with a trailing newline) */
 static bool
 fail(const char *what, const char *msg, struct buf *why)
 {
-	size_t n = strlen(msg);
+	bool space = false;
 
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
 	buf_reset(why);
-	buf_printf(why, "postgresql: %s: %.*s", what, (int)n, msg);
+	buf_printf(why, "postgresql: %s: ", what);
+	for (const char *p = msg; *p; p++) {
+		if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
+			space = true;
+			continue;
+		}
+		if (space && why->data[why->len - 1] != ' ')
+			buf_addc(why, ' ');
+		space = false;
+		buf_addc(why, *p);
+	}
 	return false;
 }
 

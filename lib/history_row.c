@@ -12,18 +12,25 @@
 #include <string.h>
 #include <time.h>
 
-/* lower - a lower-case copy (domains are stored lower case) */
+/* text - a string from the network as the store holds it ("" for NULL) */
+static char *
+text(const char *s)
+{
+	return history_text(s ? s : "", s ? strlen(s) : 0);
+}
+
+/* lower - text, lower case (domains are stored lower case) */
 static char *
 lower(const char *s)
 {
-	char *d = xstrdup(s ? s : "");
+	char *d = text(s);
 
 	for (char *p = d; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return d;
 }
 
-static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? text(s) : NULL; }
 
 static const char *
 policy_or_null(enum dmarc_policy p)
@@ -135,9 +142,9 @@ set_failure(struct history_row *row, const struct history_input *in)
 	if (row->failure_fo == NULL || c == NULL)
 		return;
 	if (!c->headers_over && c->headers.len)
-		row->failure_headers = xstrdup(c->headers.data);
+		row->failure_headers = history_text(c->headers.data, c->headers.len);
 	if (in->cfg->failure_reports_body && !c->body_over && c->body.data)
-		row->failure_body = xstrdup(c->body.data);
+		row->failure_body = history_text(c->body.data, c->body.len);
 }
 
 /* set_dkim - every evaluated signature, in message order */
@@ -150,7 +157,7 @@ set_dkim(struct history_row *row, const struct dkimv_outcome *dk)
 	row->n_dkim = dk->n_sigs;
 	for (size_t i = 0; i < dk->n_sigs; i++) {
 		row->dkim[i].domain = lower(dk->sigs[i].domain);
-		row->dkim[i].selector = xstrdup(dk->sigs[i].selector ? dk->sigs[i].selector : "");
+		row->dkim[i].selector = text(dk->sigs[i].selector);
 		row->dkim[i].result = dkimv_result_name(dk->sigs[i].result);
 		row->dkim[i].human = dup_or_null(dk->sigs[i].reason);
 	}
@@ -179,8 +186,8 @@ history_row_build(const struct history_input *in)
 	struct history_row *row = xcalloc(1, sizeof(*row));
 
 	row->received = (long)time(NULL);
-	row->mta = xstrdup(in->cfg->authserv_id ? in->cfg->authserv_id : "");
-	row->source_ip = xstrdup(in->client_ip ? in->client_ip : "");
+	row->mta = text(in->cfg->authserv_id);
+	row->source_ip = text(in->client_ip);
 	row->header_from = lower(ev->from_domain);
 	row->envelope_from = envelope_domain(in->mail_from);
 	row->helo = lower(in->helo);

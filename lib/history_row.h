@@ -74,6 +74,9 @@ struct history_input {
 	const struct history_capture *capture;	/* NULL: nothing kept */
 };
 
+/* len bytes as valid UTF-8 without NUL (bad bytes become U+FFFD): what both stores hold */
+char *history_text(const char *s, size_t len);
+
 /* history_row_wanted - a DMARC evaluation with a record, and a final verdict */
 bool history_row_wanted(const struct history_input *in);
 /* history_row_build - the row for in (history_row_wanted must hold); time(NULL) is received */

@@ -98,17 +98,23 @@ history_service_configure(const struct config *cfg, bool sync, int drain_timeout
 	return true;
 }
 
-/* store_sync - test mode's row, written before the program goes on */
+/* store_sync - test mode's row, written before the program goes on; with
+ * no store (a message of an old snapshot after the writer was stopped) the
+ * row is dropped */
 static void
 store_sync(struct history_row *row)
 {
 	pthread_mutex_lock(&sync_lock);
-	buf_reset(&sync_error);
-	sync_failed = !history_store_rows(sync_db, &row, 1, &sync_error);
-	if (sync_failed)
-		history_count_failed(1);
-	else
-		history_count_written(1);
+	if (sync_db == NULL) {
+		history_count_dropped(1);
+	} else {
+		buf_reset(&sync_error);
+		sync_failed = !history_store_rows(sync_db, &row, 1, &sync_error);
+		if (sync_failed)
+			history_count_failed(1);
+		else
+			history_count_written(1);
+	}
 	pthread_mutex_unlock(&sync_lock);
 	history_row_free(row);
 }
@@ -128,12 +134,8 @@ history_service_offer(const struct history_input *in)
 		row = NULL;
 	}
 	pthread_rwlock_unlock(&lock);
-	if (row && sync_db) {
+	if (row)
 		store_sync(row);
-	} else if (row) {	/* HistoryDB set in this snapshot, writer gone (shutdown) */
-		history_count_dropped(1);
-		history_row_free(row);
-	}
 }
 
 /* history_service_sync_result - how test mode's row went */

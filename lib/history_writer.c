@@ -139,29 +139,52 @@ connect_store(struct history_writer *w, int *backoff)
 	return true;
 }
 
-/* write_batch - insert the batch; a lost connection keeps it for the next try */
-static void
-write_batch(struct history_writer *w)
+/* write_rows - rows in one transaction; false when the store went away */
+static bool
+write_rows(struct history_writer *w, struct history_row *const *rows, size_t n, size_t *failed)
 {
 	struct buf why;
 
 	buf_init(&why);
-	if (history_store_rows(w->db, w->batch, w->n_batch, &why)) {
-		history_count_written(w->n_batch);
-	} else {
-		set_error(w, why.data);
-		if (!history_db_ok(w->db)) {	/* down: reconnect and try the same rows */
-			history_db_close(w->db);
-			w->db = NULL;
-			buf_free(&why);
-			return;
-		}
-		history_count_failed(w->n_batch);
+	if (history_store_rows(w->db, rows, n, &why)) {
+		history_count_written(n);
+		buf_free(&why);
+		return true;
 	}
-	for (size_t i = 0; i < w->n_batch; i++)
-		history_row_free(w->batch[i]);
-	w->n_batch = 0;
+	set_error(w, why.data);
 	buf_free(&why);
+	if (!history_db_ok(w->db))
+		return false;
+	*failed += n;
+	return true;
+}
+
+/* write_batch - insert the batch. A row the store refuses is found by
+ * writing the rows one by one, so it does not take its batch with it; rows
+ * not yet written when the store goes away stay for the next try. */
+static void
+write_batch(struct history_writer *w)
+{
+	size_t failed = 0, done = 0;
+	bool up = write_rows(w, w->batch, w->n_batch, &failed);
+
+	if (up && (failed == 0 || w->n_batch == 1))
+		done = w->n_batch;
+	else if (up) {
+		failed = 0;
+		while (up && done < w->n_batch)
+			if ((up = write_rows(w, &w->batch[done], 1, &failed)))
+				done++;
+	}
+	history_count_failed(failed);
+	for (size_t i = 0; i < done; i++)
+		history_row_free(w->batch[i]);
+	memmove(w->batch, w->batch + done, (w->n_batch - done) * sizeof(w->batch[0]));
+	w->n_batch -= done;
+	if (!up) {	/* down: reconnect, then the same rows again */
+		history_db_close(w->db);
+		w->db = NULL;
+	}
 }
 
 /* purge - rows older than HistoryKeep days, once an hour */

@@ -781,10 +781,10 @@ session_eom(struct session *s, struct verdict *v)
 		memcpy(v->delete_ar, s->ar_ours, s->n_ar_ours * sizeof(size_t));
 	}
 	build_summary(s, &dk, &ev, v);
-	count_message(s, &dk, &ev);
 	history_service_offer(&(struct history_input){ .cfg = &s->rt->cfg, .client_ip = s->client_ip,
 		.helo = s->helo, .mail_from = s->mail_from, .dkim = &dk, .dmarc = &ev, .verdict = v,
 		.spf = s->spf_mailfrom_done ? &s->spf_mailfrom : NULL, .capture = &s->hist });
+	count_message(s, &dk, &ev);
 	dkimv_outcome_free(&dk);
 	dmarc_eval_free(&ev);
 	message_reset(s);

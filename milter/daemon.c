@@ -399,11 +399,14 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 
 	bool asked = signal_loop(&reloader);
 	reloader_stop(&reloader);
+	time_t stop_began = time(NULL);
 	int left = drain(thread, shutdown_timeout);
 	if (left > 0)
 		log_warning("%d message(s) still in flight after ShutdownTimeout %d s; exiting anyway",
 			    left, shutdown_timeout);
-	history_service_stop(shutdown_timeout);	/* rows of the last messages, then the store */
+	/* the last messages' rows, in what is left of ShutdownTimeout */
+	int spent = (int)(time(NULL) - stop_began);
+	history_service_stop(spent < shutdown_timeout ? shutdown_timeout - spent : 0);
 	bool milter_ok = !atomic_load(&milter_ended) || milter_rc == MI_SUCCESS;
 	metrics_http_stop();
 	if (listen_unix_path())

@@ -38,7 +38,8 @@ check "-n reports nothing else (the comment line is fine)" [ "$(wc -l <"$WORK/ba
 check "-n on a missing file fails" bash -c "! '$AM' -n -c '$WORK/none.conf' 2>/dev/null"
 printf 'partner.example never-reject\n' >"$WORK/overrides"
 sed -n 's/^#\([A-Z][A-Za-z]* .*\)/\1/p' "$top_srcdir/conf/authmilter.conf" |
-	sed "s|^DMARCOverrides .*|DMARCOverrides $WORK/overrides|" >"$WORK/sample.conf"
+	sed "s|^DMARCOverrides .*|DMARCOverrides $WORK/overrides|" |
+	sed "s|^HistoryDB .*|HistoryDB sqlite:$WORK/history.db|" >"$WORK/sample.conf"
 check "sample conf with every key set is valid" "$AM" -n -c "$WORK/sample.conf"
 # every key the parser knows (its table in lib/config.c) is set in the sample
 # and has an entry in authmilter.conf(5); each sample line is valid on its own

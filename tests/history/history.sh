@@ -113,6 +113,31 @@ check "test mode with HistoryDB postgresql runs every case" run_all "$WORK/pg.co
 check "PostgreSQL: 4 rows, 2 DKIM rows, schema version 1" [ "$(psql_q "select (select count(*) from history_message), (select count(*) from history_dkim), (select value from history_meta where key='schema_version')")" = "4|2|1" ]
 check "PostgreSQL: the failure's fields" [ "$(psql_q "select received, dmarc_result, disposition, pct, failure_fo, failure_body is null, position(E'\r\n' in failure_headers) > 0 from history_message where source_ip='198.51.100.7'")" = "$T|fail|reject|50|0s|t|t" ]
 
+# a HELO with a byte that is no UTF-8: PostgreSQL would refuse the row; it holds U+FFFD
+"$AM" -c "$WORK/pg.conf" -t "$WORK/pass.eml" -i 203.0.113.9 -H $'mail.\xff.test' -s a@reject.example \
+	-T "$T" >/dev/null 2>"$WORK/8bit.err"
+check "PostgreSQL: an 8-bit HELO is recorded as U+FFFD" [ "$(psql_q "select helo from history_message where source_ip='203.0.113.9'")" = $'mail.\xef\xbf\xbd.test' ]
+
+# concurrent first use: 6 test modes migrate a fresh store at once (SQLite:
+# BEGIN IMMEDIATE; PostgreSQL: an advisory lock), every row arrives
+parallel() {
+	local i pids=""
+	for i in 1 2 3 4 5 6; do
+		"$AM" -c "$1" -t "$WORK/pass.eml" -i 192.0.2.1 -H mail.pass.test \
+			-s a@reject.example -T "$T" >/dev/null 2>"$WORK/par$i.err" & pids="$pids $!"
+	done
+	for i in $pids; do wait "$i" || return 1; done
+	! grep -q . "$WORK"/par*.err
+}
+conf "$WORK/par-sqlite.conf" "sqlite:$WORK/par.db"
+check "SQLite: 6 concurrent first writers, no error" parallel "$WORK/par-sqlite.conf"
+check "SQLite: 6 rows after concurrent migrations" [ "$(sqlite3 "$WORK/par.db" "select count(*) from history_message")" = 6 ]
+pg createdb -h "$PGDIR" par || exit 99
+conf "$WORK/par-pg.conf" "postgresql:///par?host=$PGDIR&user=postgres"
+check "PostgreSQL: 6 concurrent first writers, no error" parallel "$WORK/par-pg.conf"
+check "PostgreSQL: 6 rows, one schema_version after concurrent migrations" \
+	[ "$(psql "postgresql:///par?host=$PGDIR&user=postgres" -XAtc "select (select count(*) from history_message), (select count(*) from history_meta)")" = "6|1" ]
+
 # ---- a daemon writing PostgreSQL ----
 MILTER_PORT=$(free_port)
 METRICS_PORT=$(free_port)
@@ -147,6 +172,8 @@ wait_for() {
 check "daemon: 5 messages accepted" send 5
 echo "store up: slowest message $(cat "$WORK/slowest") ms"
 check "daemon: 5 rows in PostgreSQL" wait_for daemon_rows 5 10
+testmode_rows() { psql_q "select count(*) from history_message where mta='mx.test'"; }
+check "daemon: its purge removed test mode's rows (a year older than HistoryKeep 30)" wait_for testmode_rows 0 10
 check "metrics: 5 written" [ "$(metric written)" = 5 ]
 
 # the store goes down during traffic
@@ -154,7 +181,13 @@ pg pg_ctl -D "$PGDIR/data" -m fast stop >/dev/null
 check "store down: 12 messages all accepted" send 12
 SLOWEST=$(cat "$WORK/slowest")
 echo "store down: slowest message $SLOWEST ms"
-check "store down: no message waited on the store (slowest < 1000 ms)" [ "$SLOWEST" -lt 1000 ]
+# the daemon's own latency histogram (MAIL FROM to verdict, the history hand-over
+# included): a message that waited on the store would take a second or more
+# (reconnect backoff, connect timeout); the wall-clock figure above includes
+# the Python client's start and the machine's load, so it is printed, not judged
+hist() { curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | sed -n "s/^authmilter_message_seconds_$1 //p"; }
+check "store down: no message waited on the store (all 17 under 1 s: $(hist 'bucket{le="1"}') of $(hist count))" \
+	[ "$(hist 'bucket{le="1"}')" = 17 ] && [ "$(hist count)" = 17 ]
 DROPPED=$(metric dropped)
 check "store down: drops counted in the metrics ($DROPPED of 12; queue 4)" [ "${DROPPED:-0}" -ge 7 ]
 drop_lines() { grep -c "history: .* rows dropped" "$WORK/authmilter.log"; }

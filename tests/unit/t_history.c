@@ -403,6 +403,30 @@ START_TEST(test_capture_body)
 }
 END_TEST
 
+/* network bytes become text both stores hold: invalid UTF-8 and NUL are
+ * U+FFFD, valid sequences (up to 4 bytes) stay, nothing is cut */
+START_TEST(test_text)
+{
+	static const struct { const char *in; size_t len; const char *out; } cases[] = {
+		{ "plain", 5, "plain" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7", 14,
+		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7" },
+		{ "a\xff" "b", 3, "a\xef\xbf\xbd" "b" },
+		{ "a\0b", 3, "a\xef\xbf\xbd" "b" },
+		{ "\xc3", 1, "\xef\xbf\xbd" },			/* cut sequence at the end */
+		{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },	/* surrogate */
+		{ "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },	/* overlong */
+		{ "", 0, "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = history_text(cases[i].in, cases[i].len);
+		ck_assert_msg(strcmp(t, cases[i].out) == 0, "case %zu", i);
+		free(t);
+	}
+}
+END_TEST
+
 /* ---- the writer ---- */
 
 /* rows - n rows of the fixture */
@@ -568,6 +592,7 @@ history_suite(void)
 	tcase_add_test(rows, test_row_overrides);
 	tcase_add_test(rows, test_row_wanted);
 	tcase_add_test(rows, test_capture_body);
+	tcase_add_test(rows, test_text);
 	suite_add_tcase(s, rows);
 	tcase_add_checked_fixture(wr, setup, teardown);
 	tcase_set_timeout(wr, 120);
