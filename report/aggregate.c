@@ -142,7 +142,8 @@ one_domain(struct report_run *run, const char *domain)
 		struct buf msg;
 		buf_init(&msg);
 		build_message(run, domain, id, name.data, &dl.items[i], &gz, &msg);
-		report_deliver(run, "aggregate", domain, &dl.items[i], name.data, &msg, &gz);
+		report_deliver(run, "aggregate", domain, run->begin, run->end, &dl.items[i],
+			       name.data, &msg);
 		buf_free(&msg);
 	}
 	dest_list_free(&dl);

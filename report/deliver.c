@@ -107,15 +107,19 @@ submit(struct report_run *run, const struct state_key *k, const char *base,
 /* report_deliver - one copy */
 void
 report_deliver(struct report_run *run, const char *kind, const char *domain,
-	       const struct dest *d, const char *name, const struct buf *message,
-	       const struct buf *attachment)
+	       long begin, long end, const struct dest *d, const char *name,
+	       const struct buf *message)
 {
-	struct state_key k = { kind, domain, run->begin, run->end, d->address };
+	struct state_key k = { kind, domain, begin, end, d->address };
 	struct buf why;
 	long until;
 	char *base;
 
-	(void)attachment;
+	if (strpbrk(domain, "\r\n\t ") || strpbrk(name, "\r\n\t /")) {
+		rlog("%s report for a domain with blanks or line breaks: not sent", kind);
+		run->skipped++;
+		return;
+	}
 	if (too_big(run, d, message)) {
 		rlog("%s %s to %s: %zu bytes is over the limit (ReportMaxSize %d, URI %llu): not sent",
 		     kind, domain, d->address, message->len, run->rt->cfg.report_max_size,

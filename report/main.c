@@ -173,6 +173,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	run.period_given = period;
 	if (!period) {
 		run.end = run.now - run.now % 86400 - 1;	/* the previous UTC day */
 		run.begin = run.end - 86399;

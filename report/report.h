@@ -16,6 +16,7 @@ struct report_run {
 	struct runtime *rt;
 	struct history_db *db;
 	long begin, end, now;
+	bool period_given;		/* --period: else the default (per kind) */
 	const char *dry_run;		/* directory, or NULL to send */
 	const char *only_domain;
 	char *receiver;			/* our domain: file names, Submitter */
@@ -24,6 +25,8 @@ struct report_run {
 	struct dest_suppress suppress;
 	struct send_cfg send;
 	int sent, skipped, failed, already;	/* per destination */
+	char **rate_dests;		/* failure reports: destinations served this run */
+	size_t n_rate_dests;
 };
 
 /* the aggregate reports of the run's period; false when the store failed */
@@ -31,10 +34,10 @@ bool report_aggregate(struct report_run *run);
 /* the failure reports due (FailureReports yes) */
 bool report_failure(struct report_run *run);
 
-/* deliver one message (dry run: write it) for kind/domain/destination; name is the
- * attachment's file name, used for the dry run's files too */
+/* deliver one message (dry run: write it) for kind/domain/[begin, end]/destination;
+ * name is the attachment's file name, used for the dry run's files too */
 void report_deliver(struct report_run *run, const char *kind, const char *domain,
-		    const struct dest *d, const char *name, const struct buf *message,
-		    const struct buf *attachment);
+		    long begin, long end, const struct dest *d, const char *name,
+		    const struct buf *message);
 
 #endif

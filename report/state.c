@@ -77,7 +77,8 @@ state_claim(struct history_db *db, const struct state_key *k, const char *host, 
 	if (rows.n_rows != 1) {
 		buf_adds(why, "report_sent: the claim just made is not there");
 		rc = STATE_CLAIM_ERROR;
-	} else if (strcmp(history_rows_get(&rows, 0, 0), "sent") == 0) {
+	} else if (strcmp(history_rows_get(&rows, 0, 0), "claimed") != 0) {
+		/* 'sent', or 'suppressed' (a failure report over the rate limit): final */
 		rc = STATE_CLAIM_SENT;
 	} else {
 		rc = strcmp(history_rows_get(&rows, 0, 1), host) == 0 ? STATE_CLAIM_OURS
@@ -91,16 +92,25 @@ state_claim(struct history_db *db, const struct state_key *k, const char *host, 
 bool
 state_mark_sent(struct history_db *db, const struct state_key *k, long now, struct buf *why)
 {
+	return state_mark(db, k, "sent", now, why);
+}
+
+/* state_mark - a final state: 'sent' or 'suppressed' */
+bool
+state_mark(struct history_db *db, const struct state_key *k, const char *state, long now,
+	   struct buf *why)
+{
 	char b[32], e[32], t[32];
-	const char *p[6];
+	const char *p[7];
 	struct history_rows rows;
 
 	key_params(k, b, e, p);
 	snprintf(t, sizeof(t), "%ld", now);
 	p[5] = t;
-	if (!history_db_query(db, "UPDATE report_sent SET state = 'sent', sent = $6"
+	p[6] = state;
+	if (!history_db_query(db, "UPDATE report_sent SET state = $7, sent = $6"
 			      " WHERE kind = $1 AND policy_domain = $2 AND period_begin = $3"
-			      " AND period_end = $4 AND destination = $5", p, 6, &rows, why))
+			      " AND period_end = $4 AND destination = $5", p, 7, &rows, why))
 		return false;
 	history_rows_free(&rows);
 	return true;

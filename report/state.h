@@ -37,6 +37,8 @@ enum state_claim state_claim(struct history_db *db, const struct state_key *k, c
 			     long now, struct buf *why);
 bool state_mark_sent(struct history_db *db, const struct state_key *k, long now,
 		     struct buf *why);
+bool state_mark(struct history_db *db, const struct state_key *k, const char *state, long now,
+		struct buf *why);
 /* 0: may send now; otherwise the time the destination's back-off ends */
 long state_backoff_until(struct history_db *db, const char *destination, long now);
 void state_backoff_fail(struct history_db *db, const char *destination, long now,

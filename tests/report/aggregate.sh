@@ -41,15 +41,20 @@ for d in ("a.test", "b.test", "c.test", "d.test", "e2e.test"):
     z["_dmarc." + d] = [("TXT", zonefile.txt_rdata("v=DMARC1; p=quarantine"))]
 z["f.test"] = [("TXT", zonefile.txt_rdata("v=spf1 ip4:192.0.2.0/24 -all"))]
 z["_dmarc.f.test"] = [("TXT", zonefile.txt_rdata("v=DMARC1; p=none; rua=mailto:agg-f@e2e.test"))]
-for d in ("a.test", "d.test", "f.test"):
+z["g.test"] = z["f.test"]
+z["_dmarc.g.test"] = [("TXT", zonefile.txt_rdata("v=DMARC1; p=reject; fo=1; ruf=mailto:fail@e2e.test"))]
+for d in ("a.test", "d.test", "f.test", "g.test"):
     z[d + "._report._dmarc.e2e.test"] = [("TXT", zonefile.txt_rdata("v=DMARC1"))]
 z["b.test._report._dmarc.e2e.test"] = [("TXT", zonefile.txt_rdata("v=spf1 -all"))]
 print(zonefile.datafile(z), end="")
 PY
 start_testns "$WORK/zone.data" || exit 99
 
-conf() {	# conf SEND: the reporter's conf with ReportSend SEND
-	cat >"$WORK/report.conf" <<CONF
+conf() {	# conf SEND [LINE...]: the reporter's conf with ReportSend SEND
+	local send=$1
+	shift
+	printf '%s\n' "$@" >"$WORK/report.conf"
+	cat >>"$WORK/report.conf" <<CONF
 AuthservID mx.rx.test
 HistoryDB sqlite:$WORK/history.db
 ReportOrgName Receiver & Sons <rx>
@@ -58,7 +63,7 @@ Nameservers 127.0.0.1:$NS_PORT
 DNSTimeout 2
 ReportSpoolDir $WORK/spool
 ReportSuppress blocked@e2e.test, nobody.example
-ReportSend $1
+ReportSend $send
 CONF
 }
 conf sendmail
@@ -209,4 +214,40 @@ sqlite3 "$WORK/history.db" "UPDATE report_backoff SET next_try = 0"
 run $D4:$((D4 + 86399))
 check "after the back-off: delivered" test "$(inbox_wait 9)" = 9
 check "back-off cleared on success" test "$(sqlite3 "$WORK/history.db" 'SELECT COUNT(*) FROM report_backoff')" = 0
+
+# --- failure reports (RFC 9991): three failures of g.test (fo=1), one report
+# per destination per FailureReportsInterval, ARF that parses back
+conf "$SENDMAIL" "FailureReports yes"
+NOW=$(date +%s)
+for i in 1 2 3; do
+	printf 'From: user@g.test\r\nTo: rcpt@rx.test\r\nSubject: g%s\r\nMessage-ID: <%s@g.test>\r\n\r\nbody\r\n' $i $i >"$WORK/g$i.eml"
+	"$AM" -c "$WORK/report.conf" -t "$WORK/g$i.eml" -i 198.51.100.7 -H mail.g.test -s user@g.test \
+		-T $((NOW - 600 + i)) >>"$WORK/testmode.log" 2>&1
+done
+check "test mode kept the headers of 3 failures" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM history_message WHERE policy_domain='g.test' AND failure_headers IS NOT NULL")" = 3
+"$REPORT" -c "$WORK/report.conf" --failure --dry-run "$WORK/fdry" >>"$WORK/report.log" 2>&1
+check "failure dry run: one report (interval)" test "$(ls "$WORK/fdry" | wc -l)" = 1
+"$REPORT" -c "$WORK/report.conf" --failure >>"$WORK/report.log" 2>&1
+check "failure report delivered" test "$(inbox_wait 10)" = 10
+f=$(grep -l '^Subject: DMARC failure report for g.test' "$INBOX"/* | head -1)
+check "ARF: multipart/report, auth-failure, headers of the first failure" python3 - "$f" <<'PY'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+assert m.get_content_type() == "multipart/report", m.get_content_type()
+assert m.get_param("report-type") == "feedback-report"
+parts = list(m.iter_parts())
+assert [p.get_content_type() for p in parts] == ["text/plain", "message/feedback-report",
+                                                  "text/rfc822-headers"], parts
+fb = parts[1].get_payload()
+fb = fb[0].as_string() if isinstance(fb, list) else str(fb)
+for want in ("Feedback-Type: auth-failure", "Auth-Failure: dmarc", "Source-IP: 198.51.100.7",
+             "Reported-Domain: g.test", "Version: 1"):
+    assert want in fb, (want, fb)
+assert "Subject: g1" in parts[2].get_content(), parts[2].get_content()
+PY
+check "report_sent: 1 failure sent, 2 suppressed" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT state || COUNT(*) FROM report_sent WHERE kind='failure' GROUP BY state ORDER BY state" | tr '\n' ' ')" = "sent1 suppressed2 "
+"$REPORT" -c "$WORK/report.conf" --failure >>"$WORK/report.log" 2>&1
+check "failure rerun sends nothing" test "$(inbox_wait 11)" = 10
 finish
