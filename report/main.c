@@ -132,10 +132,16 @@ open_store(const struct config *cfg)
 	return db;
 }
 
-int
-main(int argc, char **argv)
+struct options {
+	const char *conf;
+	bool migrate, failure;
+};
+
+/* parse_args - the command line into run and opts; exits on a usage error */
+static void
+parse_args(int argc, char **argv, struct report_run *run, struct options *opts)
 {
-	static const struct option opts[] = {
+	static const struct option longopts[] = {
 		{ "period", required_argument, NULL, 'p' },
 		{ "dry-run", required_argument, NULL, 'd' },
 		{ "domain", required_argument, NULL, 'D' },
@@ -144,45 +150,51 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct report_run run = { 0 };
-	const char *conf = NULL;
-	bool migrate = false, failure = false, period = false, ok;
 	int c;
-	struct buf why;
 
-	run.now = (long)time(NULL);
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': conf = optarg; break;
+		case 'c': opts->conf = optarg; break;
 		case 'p':
-			if (!parse_period(optarg, &run.begin, &run.end)) {
+			if (!parse_period(optarg, &run->begin, &run->end)) {
 				rlog("--period wants START:END in Unix seconds, not \"%s\"", optarg);
-				return EXIT_USAGE;
+				exit(EXIT_USAGE);
 			}
-			period = true;
+			run->period_given = true;
 			break;
-		case 'd': run.dry_run = optarg; break;
-		case 'D': run.only_domain = optarg; break;
-		case 'm': migrate = true; break;
-		case 'F': failure = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'd': run->dry_run = optarg; break;
+		case 'D': run->only_domain = optarg; break;
+		case 'm': opts->migrate = true; break;
+		case 'F': opts->failure = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return EXIT_USAGE;
+		exit(EXIT_USAGE);
 	}
-	run.period_given = period;
-	if (!period) {
-		run.end = run.now - run.now % 86400 - 1;	/* the previous UTC day */
-		run.begin = run.end - 86399;
+	if (!run->period_given) {
+		run->end = run->now - run->now % 86400 - 1;	/* the previous UTC day */
+		run->begin = run->end - 86399;
 	}
-	if (run.dry_run && mkdir(run.dry_run, 0755) != 0 && errno != EEXIST) {
-		rlog("--dry-run %s: %s", run.dry_run, strerror(errno));
-		return EXIT_USAGE;
+	if (run->dry_run && mkdir(run->dry_run, 0755) != 0 && errno != EEXIST) {
+		rlog("--dry-run %s: %s", run->dry_run, strerror(errno));
+		exit(EXIT_USAGE);
 	}
-	run.rt = load_conf(conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct report_run run = { 0 };
+	struct options opts = { 0 };
+	bool ok;
+	struct buf why;
+
+	run.now = (long)time(NULL);
+	parse_args(argc, argv, &run, &opts);
+	run.rt = load_conf(opts.conf);
 	buf_init(&why);
 	if (!dest_suppress_load(&run.suppress, run.rt->cfg.report_suppress, &why)) {
 		rlog("%s", why.data);
@@ -190,7 +202,7 @@ main(int argc, char **argv)
 	}
 	identity(&run);
 	run.db = open_store(&run.rt->cfg);
-	if (migrate) {
+	if (opts.migrate) {
 		rlog("history store %s: schema ready", history_db_kind(run.db));
 		return 0;
 	}
@@ -199,12 +211,13 @@ main(int argc, char **argv)
 		rlog("ReportSpoolDir %s: %s", run.rt->cfg.report_spool_dir, strerror(errno));
 		return EXIT_USAGE;
 	}
-	ok = failure ? report_failure(&run) : report_aggregate(&run);
-	if (!failure && !run.dry_run && run.rt->cfg.history_keep > 0
+	ok = opts.failure ? report_failure(&run) : report_aggregate(&run);
+	if (!opts.failure && !run.dry_run && run.rt->cfg.history_keep > 0
 	    && !history_db_purge(run.db, run.now - 86400L * run.rt->cfg.history_keep, &why))
 		rlog("purging rows older than HistoryKeep: %s", why.data);
 	rlog("%s reports: %d sent, %d already sent, %d skipped, %d failed",
-	     failure ? "failure" : "aggregate", run.sent, run.already, run.skipped, run.failed);
+	     opts.failure ? "failure" : "aggregate", run.sent, run.already, run.skipped,
+	     run.failed);
 	history_db_close(run.db);
 	dest_suppress_free(&run.suppress);
 	free(run.receiver);

@@ -215,6 +215,21 @@ run $D4:$((D4 + 86399))
 check "after the back-off: delivered" test "$(inbox_wait 9)" = 9
 check "back-off cleared on success" test "$(sqlite3 "$WORK/history.db" 'SELECT COUNT(*) FROM report_backoff')" = 0
 
+# --- AUTH only over TLS: this Postfix offers no STARTTLS, so nothing is sent;
+# --domain picks one report; rows older than HistoryKeep are purged
+D5=$((D1 + 4 * 86400))
+rows $D5
+sqlite3 "$WORK/history.db" "INSERT INTO history_message(received, mta, source_ip, header_from, envelope_from, helo, policy_domain, discovery, p, adkim, aspf, testing, dmarc_result, dkim_aligned, spf_aligned, disposition, spf_result) VALUES ($(date +%s) - 40 * 86400, 'mx', '192.0.2.1', 'old.test', 'old.test', 'h', 'old.test', 'treewalk', 'none', 'r', 'r', 'n', 'pass', 'pass', 'pass', 'none', 'pass')"
+echo secret >"$WORK/pw"
+conf "smtp://127.0.0.1:$SMTP_PORT" "ReportSMTPUser reports" "ReportSMTPPasswordFile $WORK/pw"
+run $D5:$((D5 + 86399)) --domain A.TEST
+check "--domain: one report" grep -q "period $D5..$((D5 + 86399)): 1 policy domains" "$WORK/report.log"
+check "AUTH without TLS: not sent" test "$(inbox_wait 10)" = 9
+check "AUTH without TLS: the SMTP failure is logged" grep -q "SMTP smtp://127.0.0.1:$SMTP_PORT to agg@e2e.test" "$WORK/report.log"
+check "rows older than HistoryKeep are purged" \
+	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM history_message WHERE policy_domain='old.test'")" = 0
+sqlite3 "$WORK/history.db" "DELETE FROM report_backoff"
+
 # --- failure reports (RFC 9991): three failures of g.test (fo=1), one report
 # per destination per FailureReportsInterval, ARF that parses back
 conf "$SENDMAIL" "FailureReports yes"
