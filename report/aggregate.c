@@ -158,6 +158,48 @@ out:
 	return ok;
 }
 
+/* retry_pending - reports of earlier periods this host claimed but could not
+ * send (the MTA failed, or a destination was backed off): the daily run of a
+ * new period would otherwise never send them. Rows older than HistoryKeep
+ * are gone, so those claims are left alone. */
+static bool
+retry_pending(struct report_run *run)
+{
+	static const char *const sql =
+		"SELECT DISTINCT policy_domain, period_begin, period_end FROM report_sent"
+		" WHERE kind = 'aggregate' AND state = 'claimed' AND host = $1"
+		" AND NOT (period_begin = $2 AND period_end = $3) AND period_begin >= $4"
+		" ORDER BY period_begin, policy_domain";
+	char b[32], e[32], keep[32];
+	const char *params[4] = { run->host, b, e, keep };
+	struct history_rows rows;
+	struct buf why;
+	long begin = run->begin, end = run->end;
+	bool ok = true;
+
+	snprintf(b, sizeof(b), "%ld", begin);
+	snprintf(e, sizeof(e), "%ld", end);
+	snprintf(keep, sizeof(keep), "%ld", run->now - 86400L * run->rt->cfg.history_keep);
+	buf_init(&why);
+	if (!history_db_query(run->db, sql, params, 4, &rows, &why)) {
+		rlog("report_sent: %s", why.data);
+		buf_free(&why);
+		return false;
+	}
+	for (size_t r = 0; r < rows.n_rows; r++) {
+		run->begin = strtol(history_rows_get(&rows, r, 1), NULL, 10);
+		run->end = strtol(history_rows_get(&rows, r, 2), NULL, 10);
+		rlog("retrying %s for %ld..%ld (not sent by an earlier run)",
+		     history_rows_get(&rows, r, 0), run->begin, run->end);
+		ok = one_domain(run, history_rows_get(&rows, r, 0)) && ok;
+	}
+	run->begin = begin;
+	run->end = end;
+	history_rows_free(&rows);
+	buf_free(&why);
+	return ok;
+}
+
 /* report_aggregate - every domain of the period */
 bool
 report_aggregate(struct report_run *run)
@@ -180,6 +222,8 @@ report_aggregate(struct report_run *run)
 	for (size_t i = 0; i < doms.n; i++)
 		ok = one_domain(run, doms.names[i]) && ok;
 	load_domains_free(&doms);
+	if (!run->dry_run && !run->only_domain)
+		ok = retry_pending(run) && ok;
 	buf_free(&why);
 	free(only);
 	return ok;

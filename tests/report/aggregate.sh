@@ -229,6 +229,10 @@ check "AUTH without TLS: the SMTP failure is logged" grep -q "SMTP smtp://127.0.
 check "rows older than HistoryKeep are purged" \
 	test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM history_message WHERE policy_domain='old.test'")" = 0
 sqlite3 "$WORK/history.db" "DELETE FROM report_backoff"
+conf "$SENDMAIL"
+run $D1:$((D2 - 1))
+check "the next run (another period) retries the unsent report" test "$(inbox_wait 10)" = 10
+check "retried report is a.test's of day 5" grep -q "retrying a.test for $D5..$((D5 + 86399))" "$WORK/report.log"
 
 # --- failure reports (RFC 9991): three failures of g.test (fo=1), one report
 # per destination per FailureReportsInterval, ARF that parses back
@@ -244,7 +248,7 @@ check "test mode kept the headers of 3 failures" \
 "$REPORT" -c "$WORK/report.conf" --failure --dry-run "$WORK/fdry" >>"$WORK/report.log" 2>&1
 check "failure dry run: one report (interval)" test "$(ls "$WORK/fdry" | wc -l)" = 1
 "$REPORT" -c "$WORK/report.conf" --failure >>"$WORK/report.log" 2>&1
-check "failure report delivered" test "$(inbox_wait 10)" = 10
+check "failure report delivered" test "$(inbox_wait 11)" = 11
 f=$(grep -l '^Subject: DMARC failure report for g.test' "$INBOX"/* | head -1)
 check "ARF: multipart/report, auth-failure, headers of the first failure" python3 - "$f" <<'PY'
 import email, email.policy, sys
@@ -264,5 +268,5 @@ PY
 check "report_sent: 1 failure sent, 2 suppressed" \
 	test "$(sqlite3 "$WORK/history.db" "SELECT state || COUNT(*) FROM report_sent WHERE kind='failure' GROUP BY state ORDER BY state" | tr '\n' ' ')" = "sent1 suppressed2 "
 "$REPORT" -c "$WORK/report.conf" --failure >>"$WORK/report.log" 2>&1
-check "failure rerun sends nothing" test "$(inbox_wait 11)" = 10
+check "failure rerun sends nothing" test "$(inbox_wait 12)" = 11
 finish
