@@ -13,6 +13,10 @@
 #define BATCH 256		/* rows per transaction */
 #define BACKOFF_MAX 60		/* seconds between two connection attempts, at most */
 #define PURGE_EVERY 3600
+/* The thread looks at the queue this often (and at once when a batch is
+ * full): a session's hand-over is then a mutex and a pointer, no wake-up
+ * system call; a row reaches the store within this time. */
+#define POLL_NS 100000000L
 
 struct history_writer {
 	char *url;
@@ -67,7 +71,8 @@ history_writer_submit(struct history_writer *w, struct history_row *row)
 	if (!w->stopping && w->n < w->cap) {
 		w->ring[(w->head + w->n++) % w->cap] = row;
 		taken = true;
-		pthread_cond_signal(&w->cond);
+		if (w->n == BATCH)
+			pthread_cond_signal(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (!taken) {
@@ -86,7 +91,9 @@ take(struct history_writer *w)
 	while (w->n == 0 && w->n_batch == 0 && !w->stopping) {
 		struct timespec t;
 		now_mono(&t);
-		t.tv_sec += 1;		/* wake up for the hourly purge now and then */
+		t.tv_nsec += POLL_NS;
+		if (t.tv_nsec >= 1000000000L)
+			t.tv_sec++, t.tv_nsec -= 1000000000L;
 		pthread_cond_timedwait(&w->cond, &w->lock, &t);
 		if (w->keep_days && w->db && time(NULL) >= w->next_purge)
 			break;

@@ -10,7 +10,7 @@ out=${FUZZ_BUILD:-$here/build}
 cc=${FUZZ_CC:-clang-14}
 command -v "$cc" >/dev/null || { echo "build.sh: $cc not found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
 
-pkgs="ldns opendkim libpsl libidn2 libcrypto"
+pkgs="ldns opendkim libpsl libidn2 libcrypto sqlite3 libpq"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror $san
 	-I$top/lib -I$here $(pkg-config --cflags $pkgs)"

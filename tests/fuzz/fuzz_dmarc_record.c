@@ -42,6 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rec.p > DMARC_POLICY_REJECT || rec.sp > DMARC_POLICY_REJECT
 			    || rec.np > DMARC_POLICY_REJECT || rec.pct < 0 || rec.pct > 100)
 				abort();
+			dmarc_record_free(&rec);	/* rua=, ruf=, fo= as published */
 		}
 	}
 	buf_free(&why);
