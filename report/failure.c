@@ -6,10 +6,13 @@
  * FailureReportsInterval: the failures over that limit are recorded as
  * suppressed, never sent later.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "report.h"
 #include "rlog.h"
@@ -83,8 +86,16 @@ static void
 arf(const struct report_run *run, const struct history_rows *rows, size_t r,
     const struct dest *d, struct buf *m)
 {
-	const char *b = "=_authmilter-arf_", *headers = CELL(F_HEADERS), *body = CELL(F_BODY);
+	const char *headers = CELL(F_HEADERS), *body = CELL(F_BODY);
 	size_t hl = strlen(headers);
+	char b[96];
+
+	/* the sender wrote the headers we quote: a boundary it cannot guess */
+	unsigned long long rnd = (unsigned long long)run->now ^ (unsigned long long)getpid();
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd ^= (unsigned long long)(uintptr_t)&rnd;	/* still unguessed: ASLR */
+	snprintf(b, sizeof(b), "=_authmilter-arf_%s_%016llx", CELL(F_ID), rnd);
 
 	buf_printf(m, "From: %s\r\nTo: %s\r\nDate: ", run->email, d->address);
 	add_date(m, run->now);

@@ -12,11 +12,13 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +134,33 @@ open_store(const struct config *cfg)
 	return db;
 }
 
+/* lock_run - one sending run per host at a time (the timer and a manual run
+ * would otherwise race on the same spool files); false: another is active.
+ * The descriptor stays open until exit. */
+static bool
+lock_run(const char *spool_dir)
+{
+	struct buf path;
+	int fd;
+
+	buf_init(&path);
+	buf_printf(&path, "%s/.lock", spool_dir);
+	fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rlog("%s: %s", path.data, strerror(errno));
+		buf_free(&path);
+		exit(EXIT_USAGE);
+	}
+	buf_free(&path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		rlog("another authmilter-report run is sending: nothing to do");
+		close(fd);
+		return false;
+	}
+	send_set_run_lock(fd);
+	return true;
+}
+
 struct options {
 	const char *conf;
 	bool migrate, failure;
@@ -211,6 +240,8 @@ main(int argc, char **argv)
 		rlog("ReportSpoolDir %s: %s", run.rt->cfg.report_spool_dir, strerror(errno));
 		return EXIT_USAGE;
 	}
+	if (!run.dry_run && !lock_run(run.rt->cfg.report_spool_dir))
+		return 0;
 	ok = opts.failure ? report_failure(&run) : report_aggregate(&run);
 	if (!opts.failure && !run.dry_run && run.rt->cfg.history_keep > 0
 	    && !history_db_purge(run.db, run.now - 86400L * run.rt->cfg.history_keep, &why))

@@ -22,6 +22,15 @@
 
 #define SEND_MAX_ARGS 32
 
+static int run_lock_fd = -1;
+
+/* send_set_run_lock - remember the descriptor submitters must not hold */
+void
+send_set_run_lock(int fd)
+{
+	run_lock_fd = fd;
+}
+
 /* path - base + suffix */
 static char *
 path(const char *base, const char *suffix)
@@ -253,6 +262,8 @@ send_submit(const struct send_cfg *c, const char *base, const char *rcpt, struct
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
+		if (run_lock_fd >= 0)
+			close(run_lock_fd);
 		_exit(submitter(c, base, rcpt));
 	}
 	while (waitpid(pid, &status, 0) < 0)

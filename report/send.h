@@ -35,6 +35,10 @@ enum spool_state send_spool_state(const char *base);
 bool send_spool_write(const char *base, const void *data, size_t len, struct buf *why);
 /* submit base.eml to rcpt in a child that renames it to base.done on acceptance */
 bool send_submit(const struct send_cfg *c, const char *base, const char *rcpt, struct buf *why);
+/* the run lock's descriptor: submitters close it, so a reporter killed while
+ * its submitter finishes does not keep the next run out (that run waits on
+ * the spool file's own lock instead) */
+void send_set_run_lock(int fd);
 /* forget base.done (after it is marked sent) */
 void send_spool_remove(const char *base);
 

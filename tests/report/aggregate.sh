@@ -163,6 +163,12 @@ done
 check "report_sent: 3 sent" test "$(sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE state='sent'")" = 3
 run $D1:$((D2 - 1))
 check "rerun sends nothing" test "$(inbox_wait 4)" = 3
+flock "$WORK/spool/.lock" sleep 3 &
+lockpid=$!
+sleep 0.5
+check "a second run while one is sending does nothing" run $D1:$((D2 - 1))
+check "... and says so" grep -q 'another authmilter-report run is sending' "$WORK/report.log"
+wait $lockpid
 check "rerun log: 0 sent, 3 already sent" grep -q '0 sent, 3 already sent' "$WORK/report.log"
 
 # --- kill -9 in the middle, then a rerun: each report exactly once
