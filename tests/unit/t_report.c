@@ -208,6 +208,27 @@ START_TEST(test_list_and_suppress)
 }
 END_TEST
 
+START_TEST(test_max_recipients)
+{
+	struct dmarc_ctx dmarc;
+	struct dest_suppress none = { NULL, 0 };
+	struct dest_list l;
+	struct buf notes;
+
+	/* destinations in the policy domain itself need no DNS */
+	memset(&dmarc, 0, sizeof(dmarc));
+	buf_init(&notes);
+	dest_select(&dmarc, "x.example", "mailto:a@x.example,mailto:A@X.example,mailto:b@x.example,"
+		    "mailto:c@x.example", &none, 2, &l, &notes);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.items[0].address, "a@x.example");
+	ck_assert_str_eq(l.items[1].address, "b@x.example");
+	ck_assert_ptr_nonnull(strstr(notes.data, "c@x.example: over ReportMaxRecipients (2)"));
+	dest_list_free(&l);
+	buf_free(&notes);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -221,6 +242,7 @@ main(void)
 	tcase_add_test(tc, test_mime);
 	tcase_add_loop_test(tc, test_uri, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, test_list_and_suppress);
+	tcase_add_test(tc, test_max_recipients);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
