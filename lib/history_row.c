@@ -32,6 +32,7 @@ lower(const char *s)
 
 static char *dup_or_null(const char *s) { return s ? text(s) : NULL; }
 
+/* policy_or_null - a published policy's name, NULL when the tag was absent */
 static const char *
 policy_or_null(enum dmarc_policy p)
 {

@@ -256,7 +256,7 @@ history_service_check(const struct config *cfg, const char *conf_path, struct bu
 		return true;
 	buf_init(&why);
 	if (!history_url_ok(url))
-		buf_printf(&why, "\"%s\" is not sqlite:PATH or postgresql://...", url);
+		buf_printf(&why, "\"%s\" is not sqlite:/ABSOLUTE/PATH or postgresql://...", url);
 	else if (strncmp(url, "sqlite:", 7) == 0 && access(url + 7, F_OK) != 0)
 		sqlite_creatable(url + 7, &why);
 	else if ((db = history_db_open(url, &why)) != NULL)

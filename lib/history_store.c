@@ -23,11 +23,12 @@ history_counts_get(struct history_counts *out)
 	out->failed = atomic_load(&n_failed);
 }
 
-/* history_url_ok - sqlite:PATH or a postgresql:// URI */
+/* history_url_ok - sqlite:/ABSOLUTE/PATH (the daemon changes its directory
+ * to /) or a postgresql:// URI */
 bool
 history_url_ok(const char *url)
 {
-	return (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0')
+	return (strncmp(url, "sqlite:", 7) == 0 && url[7] == '/')
 	    || strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
 }
 

@@ -36,12 +36,14 @@ struct history_writer {
 	time_t next_purge;
 };
 
+/* now_mono - the monotonic clock (the condition variable waits on it) */
 static void
 now_mono(struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
+/* past - t has come */
 static bool
 past(const struct timespec *t)
 {
@@ -243,7 +245,7 @@ history_writer_start(const struct history_writer_opts *o, struct buf *why)
 
 	if (!history_url_ok(o->url)) {
 		buf_reset(why);
-		buf_printf(why, "\"%s\" is not sqlite:PATH or postgresql://...", o->url);
+		buf_printf(why, "\"%s\" is not sqlite:/ABSOLUTE/PATH or postgresql://...", o->url);
 		return NULL;
 	}
 	w = xcalloc(1, sizeof(*w));

@@ -3,8 +3,9 @@
  * store, and the one thread that writes it.
  *
  * history_writer_submit() never blocks on the store: it holds a mutex for
- * a pointer push, and a full queue or a stopping writer drops the row
- * (counted). The thread inserts rows in batches, one transaction per batch,
+ * a pointer push (no wake-up: the thread looks every 100 ms, or at once
+ * when a batch is full), and a full queue or a stopping writer drops the
+ * row (counted). The thread inserts rows in batches, one transaction per batch,
  * reconnects with backoff (1 to 60 s) while the store is down (keeping the
  * batch in hand; the queue fills, then drops), and purges rows older than
  * keep_days once an hour. Counters are process-wide and only grow, so a
@@ -49,7 +50,7 @@ void history_counts_get(struct history_counts *out);
 void history_count_dropped(unsigned long n);
 void history_count_written(unsigned long n);
 void history_count_failed(unsigned long n);
-/* a URL history_db_open would take (syntax only) */
+/* a URL the daemon takes (syntax only): sqlite:/ABSOLUTE/PATH or postgresql:// */
 bool history_url_ok(const char *url);
 
 #endif

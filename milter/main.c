@@ -134,14 +134,14 @@ main(int argc, char **argv)
 	if (o.check_only) {
 		struct buf errors;	/* HistoryDB: the store must be reachable */
 		buf_init(&errors);
-		if (!history_service_check(&cfg, o.conf_path, &errors)) {
+		bool store_ok = history_service_check(&cfg, o.conf_path, &errors);
+		if (store_ok)
+			printf("%s: OK\n", o.conf_path ? o.conf_path : "built-in defaults");
+		else
 			fputs(errors.data, stderr);
-			return EXIT_FAILURE;
-		}
 		buf_free(&errors);
-		printf("%s: OK\n", o.conf_path ? o.conf_path : "built-in defaults");
 		config_free(&cfg);
-		return EXIT_SUCCESS;
+		return store_ok ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	struct dns_cache *cache = dnscache_new((size_t)cfg.dns_cache_size);
 	if (!dkimv_init((unsigned)cfg.dkim_clock_skew, why, sizeof(why))) {

@@ -93,6 +93,8 @@ check "-n fails on an unreachable PostgreSQL" [ $? -ne 0 ]
 check "-n says file:line: HistoryDB: ..." grep -q "^$WORK/down.conf:4: HistoryDB: postgresql: connect" "$WORK/down.err"
 conf "$WORK/bad.conf" "mysql://x"
 check "-n refuses a URL that is not ours" not "$AM" -n -c "$WORK/bad.conf"
+conf "$WORK/rel.conf" "sqlite:relative.db"
+check "-n refuses a relative SQLite path" not "$AM" -n -c "$WORK/rel.conf"
 
 # ---- PostgreSQL 15: a throwaway cluster on a unix socket ----
 mkdir "$PGDIR" && chown postgres "$PGDIR"
