@@ -86,6 +86,17 @@ static const struct config_key config_keys[] = {
 	{ "HistoryKeep",	CT_INT,		OFF(history_keep),	1, 3650, NULL },
 	{ "FailureReports",	CT_BOOL,	OFF(failure_reports),	0, 0, NULL },
 	{ "FailureReportsBody",	CT_BOOL,	OFF(failure_reports_body), 0, 0, NULL },
+	/* DMARC reports: read by authmilter-report */
+	{ "ReportOrgName",	CT_STRING,	OFF(report_org_name),	0, 0, NULL },
+	{ "ReportEmail",	CT_STRING,	OFF(report_email),	0, 0, NULL },
+	{ "ReportSend",		CT_STRING,	OFF(report_send),	0, 0, NULL },
+	{ "ReportSMTPUser",	CT_STRING,	OFF(report_smtp_user),	0, 0, NULL },
+	{ "ReportSMTPPasswordFile", CT_STRING,	OFF(report_smtp_password_file), 0, 0, NULL },
+	{ "ReportSuppress",	CT_STRING,	OFF(report_suppress),	0, 0, NULL },
+	{ "ReportMaxRecipients", CT_INT,	OFF(report_max_recipients), 1, 100, NULL },
+	{ "ReportMaxSize",	CT_INT,		OFF(report_max_size),	10240, 1073741824, NULL },
+	{ "FailureReportsInterval", CT_INT,	OFF(failure_reports_interval), 0, 604800, NULL },
+	{ "ReportSpoolDir",	CT_STRING,	OFF(report_spool_dir),	0, 0, NULL },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -138,6 +149,11 @@ config_defaults(struct config *cfg)
 	 * checked, including a loopback relay; the admin lists what to trust. */
 	cfg->history_queue = 10000;	/* HistoryDB unset: no history, no reports */
 	cfg->history_keep = 30;
+	cfg->report_send = xstrdup("sendmail");
+	cfg->report_max_recipients = 2;
+	cfg->report_max_size = 10485760;	/* 10 MiB: what most MTAs accept */
+	cfg->failure_reports_interval = 3600;
+	cfg->report_spool_dir = xstrdup("/var/lib/authmilter/report-spool");
 }
 
 static void
@@ -200,6 +216,13 @@ config_free(struct config *cfg)
 	free(cfg->arc_sign_headers);
 	arc_key_free(cfg->arc_sign_key);
 	free(cfg->history_db);
+	free(cfg->report_org_name);
+	free(cfg->report_email);
+	free(cfg->report_send);
+	free(cfg->report_smtp_user);
+	free(cfg->report_smtp_password_file);
+	free(cfg->report_suppress);
+	free(cfg->report_spool_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -84,6 +84,17 @@ struct config {
 	int history_keep;
 	bool failure_reports;
 	bool failure_reports_body;
+	/* DMARC reports (authmilter-report, issue 11) */
+	char *report_org_name;		/* <org_name>; NULL: AuthservID */
+	char *report_email;		/* <email> and From:; NULL: postmaster@AuthservID */
+	char *report_send;		/* "sendmail", a command line, or smtp(s)://host:port */
+	char *report_smtp_user;		/* AUTH user (TLS required); NULL: no AUTH */
+	char *report_smtp_password_file;
+	char *report_suppress;		/* addresses/domains, inline or a file; NULL: none */
+	int report_max_recipients;	/* destinations per report */
+	int report_max_size;		/* bytes of a report message; larger: skipped, logged */
+	int failure_reports_interval;	/* seconds between failure reports to one destination */
+	char *report_spool_dir;		/* the submission journal */
 };
 
 struct arc_key;

@@ -15,7 +15,8 @@ packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	libwrap0 m4 time
 	valgrind clang-14 libclang-rt-14-dev
 	libcurl4-openssl-dev nginx-light
-	libsqlite3-dev libpq-dev postgresql-15 sqlite3"
+	libsqlite3-dev libpq-dev postgresql-15 sqlite3
+	zlib1g-dev libxml2-utils dmarc-cat"
 
 missing=""
 for p in $packages; do

@@ -1,0 +1,261 @@
+/*
+ * authmilter-report - DMARC aggregate (RFC 9990) and failure (RFC 9991)
+ * reports from the history store the milter writes.
+ *
+ * authmilter-report [-c CONF] [--period START:END] [--dry-run DIR]
+ *                   [--domain D] [--migrate] [--failure]
+ *
+ * Exit status: 0 done (reports may have been skipped, each is logged),
+ * 1 some report could not be sent (it is retried by the next run),
+ * 2 the store could not be read, 3 usage or configuration error.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnscache.h"
+#include "state.h"
+#include "report.h"
+#include "rlog.h"
+
+#define DEFAULT_CONF SYSCONFDIR "/authmilter.conf"
+#define EXIT_SENDFAIL 1
+#define EXIT_STORE 2
+#define EXIT_USAGE 3
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: authmilter-report [-c CONF] [--period START:END] [--dry-run DIR]\n"
+	      "                         [--domain D] [--migrate] [--failure]\n"
+	      "  --period   Unix seconds, both ends included (default: the previous UTC day)\n"
+	      "  --dry-run  write RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz and .eml files, send nothing\n"
+	      "  --migrate  create or upgrade the history store's tables, then exit\n"
+	      "  --failure  send the failure reports due (FailureReports yes) instead\n", fp);
+}
+
+/* parse_period - "START:END" in Unix seconds, START <= END */
+static bool
+parse_period(const char *s, long *begin, long *end)
+{
+	char *e1, *e2;
+
+	errno = 0;
+	*begin = strtol(s, &e1, 10);
+	if (e1 == s || *e1 != ':' || errno)
+		return false;
+	*end = strtol(e1 + 1, &e2, 10);
+	return e2 != e1 + 1 && *e2 == '\0' && errno == 0 && *begin >= 0 && *begin <= *end;
+}
+
+/* load_conf - the conf (the default file when it exists) into a runtime */
+static struct runtime *
+load_conf(const char *path)
+{
+	struct config cfg;
+	struct buf errors;
+	char why[256];
+	struct runtime *rt;
+
+	config_defaults(&cfg);
+	if (path == NULL && access(DEFAULT_CONF, F_OK) == 0)
+		path = DEFAULT_CONF;
+	if (path) {
+		buf_init(&errors);
+		if (!config_load(&cfg, path, &errors)) {
+			fputs(errors.data ? errors.data : "authmilter-report: bad conf\n", stderr);
+			exit(EXIT_USAGE);
+		}
+		buf_free(&errors);
+	}
+	rt = runtime_new(&cfg, dnscache_new((size_t)cfg.dns_cache_size), why, sizeof(why));
+	if (rt == NULL) {
+		rlog("%s", why);
+		exit(EXIT_USAGE);
+	}
+	return rt;
+}
+
+/* identity - receiver domain, org name and email from the conf */
+static void
+identity(struct report_run *run)
+{
+	const struct config *cfg = &run->rt->cfg;
+	struct buf b;
+	const char *at;
+
+	buf_init(&b);
+	if (cfg->report_email)
+		buf_adds(&b, cfg->report_email);
+	else
+		buf_printf(&b, "postmaster@%s", cfg->authserv_id);
+	run->email = buf_steal(&b);
+	at = strrchr(run->email, '@');
+	run->receiver = xstrdup(at ? at + 1 : cfg->authserv_id);
+	for (char *p = run->receiver; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	run->org_name = xstrdup(cfg->report_org_name ? cfg->report_org_name : run->receiver);
+	if (gethostname(run->host, sizeof(run->host)) != 0)
+		snprintf(run->host, sizeof(run->host), "localhost");
+	run->host[sizeof(run->host) - 1] = '\0';
+	run->send = (struct send_cfg){ cfg->report_send, cfg->report_smtp_user,
+				       cfg->report_smtp_password_file, run->email };
+}
+
+/* open_store - HistoryDB, migrated */
+static struct history_db *
+open_store(const struct config *cfg)
+{
+	struct buf why;
+	struct history_db *db;
+
+	if (cfg->history_db == NULL) {
+		/* reports are off: a timer run is not an error */
+		rlog("HistoryDB is not set: there is no history to report on");
+		exit(0);
+	}
+	buf_init(&why);
+	db = history_db_open(cfg->history_db, &why);
+	if (db == NULL || !history_db_migrate(db, &why) || !state_migrate(db, &why)) {
+		rlog("history store %s: %s", cfg->history_db, why.data ? why.data : "?");
+		exit(EXIT_STORE);
+	}
+	buf_free(&why);
+	return db;
+}
+
+/* lock_run - one sending run per host at a time (the timer and a manual run
+ * would otherwise race on the same spool files); false: another is active.
+ * The descriptor stays open until exit. */
+static bool
+lock_run(const char *spool_dir)
+{
+	struct buf path;
+	int fd;
+
+	buf_init(&path);
+	buf_printf(&path, "%s/.lock", spool_dir);
+	fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rlog("%s: %s", path.data, strerror(errno));
+		buf_free(&path);
+		exit(EXIT_USAGE);
+	}
+	buf_free(&path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		rlog("another authmilter-report run is sending: nothing to do");
+		close(fd);
+		return false;
+	}
+	send_set_run_lock(fd);
+	return true;
+}
+
+struct options {
+	const char *conf;
+	bool migrate, failure;
+};
+
+/* parse_args - the command line into run and opts; exits on a usage error */
+static void
+parse_args(int argc, char **argv, struct report_run *run, struct options *opts)
+{
+	static const struct option longopts[] = {
+		{ "period", required_argument, NULL, 'p' },
+		{ "dry-run", required_argument, NULL, 'd' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "migrate", no_argument, NULL, 'm' },
+		{ "failure", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opts->conf = optarg; break;
+		case 'p':
+			if (!parse_period(optarg, &run->begin, &run->end)) {
+				rlog("--period wants START:END in Unix seconds, not \"%s\"", optarg);
+				exit(EXIT_USAGE);
+			}
+			run->period_given = true;
+			break;
+		case 'd': run->dry_run = optarg; break;
+		case 'D': run->only_domain = optarg; break;
+		case 'm': opts->migrate = true; break;
+		case 'F': opts->failure = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (!run->period_given) {
+		run->end = run->now - run->now % 86400 - 1;	/* the previous UTC day */
+		run->begin = run->end - 86399;
+	}
+	if (run->dry_run && mkdir(run->dry_run, 0755) != 0 && errno != EEXIST) {
+		rlog("--dry-run %s: %s", run->dry_run, strerror(errno));
+		exit(EXIT_USAGE);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct report_run run = { 0 };
+	struct options opts = { 0 };
+	bool ok;
+	struct buf why;
+
+	run.now = (long)time(NULL);
+	parse_args(argc, argv, &run, &opts);
+	run.rt = load_conf(opts.conf);
+	buf_init(&why);
+	if (!dest_suppress_load(&run.suppress, run.rt->cfg.report_suppress, &why)) {
+		rlog("%s", why.data);
+		return EXIT_USAGE;
+	}
+	identity(&run);
+	run.db = open_store(&run.rt->cfg);
+	if (opts.migrate) {
+		rlog("history store %s: schema ready", history_db_kind(run.db));
+		return 0;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!run.dry_run && mkdir(run.rt->cfg.report_spool_dir, 0700) != 0 && errno != EEXIST) {
+		rlog("ReportSpoolDir %s: %s", run.rt->cfg.report_spool_dir, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!run.dry_run && !lock_run(run.rt->cfg.report_spool_dir))
+		return 0;
+	ok = opts.failure ? report_failure(&run) : report_aggregate(&run);
+	if (!opts.failure && !run.dry_run && run.rt->cfg.history_keep > 0
+	    && !history_db_purge(run.db, run.now - 86400L * run.rt->cfg.history_keep, &why))
+		rlog("purging rows older than HistoryKeep: %s", why.data);
+	rlog("%s reports: %d sent, %d already sent, %d skipped, %d failed",
+	     opts.failure ? "failure" : "aggregate", run.sent, run.already, run.skipped,
+	     run.failed);
+	history_db_close(run.db);
+	dest_suppress_free(&run.suppress);
+	free(run.receiver);
+	free(run.org_name);
+	free(run.email);
+	buf_free(&why);
+	runtime_release(run.rt);
+	curl_global_cleanup();
+	return !ok ? EXIT_STORE : run.failed ? EXIT_SENDFAIL : 0;
+}
