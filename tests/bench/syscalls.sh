@@ -40,7 +40,7 @@ traced -c
 grep '^RESULT' "$WORK/load.out"
 echo "== strace -c -f, $N messages, concurrency $C: calls per message"
 awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 {
-	name = $NF; calls = $4; total += calls
+	name = $NF; calls = $4; if (name == "total") next; total += calls
 	printf "%-16s %8.2f\n", name, calls / n
 } END { printf "%-16s %8.2f\n", "total", total / n }' "$WORK/strace.out" | sort -k2 -rn
 
