@@ -57,7 +57,7 @@ if command -v perf >/dev/null; then
 	bench_load "$WORK/data" --messages "$N" --concurrency "$C" >/dev/null
 	kill -INT "$pf"
 	wait "$pf"
-	perf report -i "$WORK/perf.data" --stdio --no-children --sort dso 2>/dev/null \
+	perf report -i "$WORK/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null \
 		| grep -v '^#' | grep '%' | head -12
 	perf report -i "$WORK/perf.data" --stdio --no-children --sort sym -g none 2>/dev/null \
 		| grep -v '^#' | grep '%' | head -25
