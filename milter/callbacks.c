@@ -122,6 +122,7 @@ ask_macros(SMFICTX *ctx)
 	(void)smfi_setsymlist(ctx, SMFIM_EOM, "i");
 }
 
+/* mlfi_negotiate - the actions, steps, replies and macros we ask the MTA for */
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	       unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
