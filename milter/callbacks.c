@@ -24,6 +24,7 @@ struct conn {
 	struct session *session;
 	bool leading_space;	/* SMFIP_HDR_LEADSPC: header values arrive untouched */
 	bool can_skip;		/* SMFIP_SKIP: the MTA accepts SMFIS_SKIP from body */
+	unsigned long noreply;	/* SMFIP_NR_* taken: those steps must return SMFIS_NOREPLY */
 	bool in_message;	/* counted in messages_in_flight */
 };
 
@@ -88,38 +89,65 @@ get_conn(SMFICTX *ctx)
 	return c;
 }
 
-static struct session *
-get_session(SMFICTX *ctx)
-{
-	struct conn *c = smfi_getpriv(ctx);
+/*
+ * Steps whose reply could never change the verdict: connect and HELO only
+ * record, headers and end of headers only feed DKIM. MAIL keeps its reply
+ * (shutdown temp-fails there), and so do RCPT and DATA although no check
+ * needs them: they are the last packets Postfix's smtpd writes before its
+ * cleanup process takes the socket over, and an unanswered one waits for
+ * our delayed ACK while Nagle holds cleanup's next write - 40 ms per
+ * message, measured with tests/bench. Body keeps its reply for SKIP.
+ * libmilter offers every NR_* flag (it fakes the reply for an MTA without
+ * them), so what we take here is what the callbacks must honour.
+ */
+#define NOREPLY_STEPS (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH)
 
-	return c ? c->session : NULL;
+/* no_reply - SMFIS_NOREPLY where that step's reply was negotiated away */
+static sfsistat
+no_reply(const struct conn *c, unsigned long step)
+{
+	return c && (c->noreply & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/* ask_macros - only the macros a check reads; an empty list asks for none */
+static void
+ask_macros(SMFICTX *ctx)
+{
+	(void)smfi_setsymlist(ctx, SMFIM_CONNECT, "");
+	(void)smfi_setsymlist(ctx, SMFIM_HELO, "");
+	(void)smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen}");
+	(void)smfi_setsymlist(ctx, SMFIM_ENVRCPT, "");
+	(void)smfi_setsymlist(ctx, SMFIM_DATA, "");
+	(void)smfi_setsymlist(ctx, SMFIM_EOH, "");
+	(void)smfi_setsymlist(ctx, SMFIM_EOM, "i");
+}
+
+/* mlfi_negotiate - the actions, steps, replies and macros we ask the MTA for */
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	       unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
 	       unsigned long *pf3)
 {
-	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	/*
-	 * DKIM wants header bytes as sent. RCPT and DATA are *not* skipped
-	 * although no check needs them: Postfix still sends their macros,
-	 * which get no reply, so its next packet waits on Nagle for our
-	 * delayed ACK - 40 ms per message, measured with tests/bench. A
-	 * CONTINUE reply to each costs a round trip of microseconds.
-	 */
-	const unsigned long steps = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_SKIP;
+	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
+				      | SMFIF_SETSYMLIST;
+	/* DKIM wants header bytes as sent; we have no use for unknown commands. */
+	unsigned long steps = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_SKIP;
 	struct conn *c = get_conn(ctx);
 
 	(void)f2, (void)f3;
+	/* Without somewhere to remember them, take no NR_* flag: every step replies. */
+	if (c)
+		steps |= NOREPLY_STEPS;
 	*pf0 = f0 & actions;
 	*pf1 = f1 & steps;
 	*pf2 = 0;
 	*pf3 = 0;
+	if (*pf0 & SMFIF_SETSYMLIST)
+		ask_macros(ctx);
 	if (c) {
 		c->leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 		c->can_skip = (*pf1 & SMFIP_SKIP) != 0;
+		c->noreply = *pf1 & NOREPLY_STEPS;
 	}
 	return SMFIS_CONTINUE;
 }
@@ -147,24 +175,25 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		log_error("cannot attach session state (smfi_setpriv): temp-failing the connection");
 		return SMFIS_TEMPFAIL;
 	}
+	/* Without a reply to connect, MAIL FROM temp-fails instead. */
 	if (atomic_load(&stopping))
-		return shutting_down(ctx);
+		return c->noreply & SMFIP_NR_CONN ? SMFIS_NOREPLY : shutting_down(ctx);
 	if (c->session == NULL)
 		c->session = session_new(milter_slot);
 	addr_text(hostaddr, ip, sizeof(ip));
 	session_connect(c->session, ip[0] ? ip : NULL, hostname);
 	log_debug("connect from %s [%s]", hostname ? hostname : "unknown", ip);
-	return SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_CONN);
 }
 
 static sfsistat
 mlfi_helo(SMFICTX *ctx, char *helo)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
 
-	if (s)
-		session_helo(s, helo);
-	return SMFIS_CONTINUE;
+	if (c && c->session)
+		session_helo(c->session, helo);
+	return no_reply(c, SMFIP_NR_HELO);
 }
 
 static sfsistat
@@ -173,12 +202,12 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	struct conn *c = smfi_getpriv(ctx);
 	struct session *s = c ? c->session : NULL;
 
+	if (atomic_load(&stopping))
+		return shutting_down(ctx);
 	if (s == NULL) {
 		log_error("MAIL FROM without session state: temp-failing it");
 		return SMFIS_TEMPFAIL;
 	}
-	if (atomic_load(&stopping))
-		return shutting_down(ctx);
 	message_begin(c);
 	session_mail_from(s, argv[0]);
 	session_set_auth(s, smfi_getsymval(ctx, "{auth_authen}"));
@@ -206,10 +235,10 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	struct buf spaced;
 
 	if (c == NULL || c->session == NULL)
-		return SMFIS_CONTINUE;
+		return no_reply(c, SMFIP_NR_HDR);
 	if (c->leading_space) {
 		session_header(c->session, name, value);
-		return SMFIS_CONTINUE;
+		return no_reply(c, SMFIP_NR_HDR);
 	}
 	/* Without HDR_LEADSPC the MTA dropped the usual single space. */
 	buf_init(&spaced);
@@ -217,17 +246,17 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	buf_adds(&spaced, value);
 	session_header(c->session, name, spaced.data);
 	buf_free(&spaced);
-	return SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_HDR);
 }
 
 static sfsistat
 mlfi_eoh(SMFICTX *ctx)
 {
-	struct session *s = get_session(ctx);
+	struct conn *c = smfi_getpriv(ctx);
 
-	if (s)
-		session_eoh(s);
-	return SMFIS_CONTINUE;
+	if (c && c->session)
+		session_eoh(c->session);
+	return no_reply(c, SMFIP_NR_EOH);
 }
 
 static sfsistat

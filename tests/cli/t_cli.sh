@@ -187,10 +187,14 @@ if command -v systemd-socket-activate >/dev/null; then
 	sapid=$!
 	wait_port "$P"
 	neg=$(python3 "$top_srcdir/tests/lib/milterneg.py" "127.0.0.1:$P")
-	# actions: ADDHDRS 0x01, CHGHDRS 0x10, QUARANTINE 0x20; steps skipped:
-	# NOUNKNOWN 0x100; SKIP 0x400; HDR_LEADSPC 0x100000 (RCPT and DATA kept: see callbacks.c)
-	check "socket activation: milter answers on the passed socket ($neg)" \
-		grep -q '^version=6 actions=0x31 protocol=0x100500$' <<<"$neg"
+	# actions: ADDHDRS 0x01, CHGHDRS 0x10, QUARANTINE 0x20, SETSYMLIST 0x100;
+	# protocol: NR_HDR 0x80, NOUNKNOWN 0x100, SKIP 0x400, NR_CONN 0x1000,
+	# NR_HELO 0x2000, NR_EOH 0x40000, HDR_LEADSPC 0x100000 (MAIL, RCPT,
+	# DATA and body keep their replies: see callbacks.c)
+	check "socket activation: milter answers on the passed socket ($(head -1 <<<"$neg"))" \
+		grep -q '^version=6 actions=0x131 protocol=0x143580$' <<<"$neg"
+	check "negotiation asks only for the macros a check reads" grep -qx \
+		'macros connect= helo= envfrom={auth_authen} envrcpt= data= eom=i eoh=' <<<"$neg"
 	kill "$sapid" 2>/dev/null; wait "$sapid" 2>/dev/null
 fi
 

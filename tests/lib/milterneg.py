@@ -4,6 +4,9 @@ milter and print what it asked for, so tests can check the negotiation.
 
 usage: milterneg.py HOST:PORT | /unix/path
 prints: version=N actions=0x.. protocol=0x..
+and, when the milter asked for its own macro lists (SMFIF_SETSYMLIST), a
+second line: macros STAGE=LIST ... (stages as in libmilter: connect helo
+envfrom envrcpt data eom eoh; an empty LIST asks for no macro there)
 """
 import socket
 import struct
@@ -11,6 +14,7 @@ import sys
 
 ALL_ACTIONS = 0x1FF
 ALL_PROTOCOL = 0x1FFFFF
+STAGES = ["connect", "helo", "envfrom", "envrcpt", "data", "eom", "eoh"]
 
 
 def main():
@@ -30,6 +34,14 @@ def main():
         return 1
     version, actions, protocol = struct.unpack("!III", reply[1:13])
     print("version=%d actions=0x%x protocol=0x%x" % (version, actions, protocol))
+    rest, lists = reply[13:], []
+    while len(rest) >= 5:	# (32-bit stage, NUL-terminated list) pairs
+        stage, = struct.unpack("!I", rest[:4])
+        text, _, rest = rest[4:].partition(b"\0")
+        name = STAGES[stage] if stage < len(STAGES) else str(stage)
+        lists.append("%s=%s" % (name, text.decode(errors="replace")))
+    if lists:
+        print("macros " + " ".join(lists))
     s.close()
     return 0
 

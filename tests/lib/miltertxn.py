@@ -9,6 +9,8 @@ Subject and a one-line body; MAIL FROM is at FROM_DOMAIN too.
 prints: eom=<reply command> [SMTP reply text] mods=N
 (a accept, r reject, t tempfail, y reply with text; N header changes seen),
 or eom=closed when the milter went away first.
+Steps the milter asked not to get are not sent, and no reply is awaited
+where it negotiated none (SMFIP_NR_*).
 With PAUSE=SECONDS in the environment it waits that long before the end of
 message (a message in flight while the test signals the daemon), and says
 "paused" on standard error when it starts waiting.
@@ -22,6 +24,11 @@ import time
 ACTIONS = 0x1FF
 PROTOCOL = 0x1FFFFF
 LEADSPC = 0x00100000
+# per command: the "do not send" flag and the "no reply" flag of the protocol word
+SKIP_FLAG = {b"C": 0x1, b"H": 0x2, b"M": 0x4, b"R": 0x8, b"B": 0x10, b"L": 0x20,
+             b"N": 0x40, b"T": 0x200}
+NOREPLY_FLAG = {b"C": 0x1000, b"H": 0x2000, b"M": 0x4000, b"R": 0x8000, b"T": 0x10000,
+                b"L": 0x80, b"N": 0x40000, b"B": 0x80000}
 
 
 def send(s, cmd, data=b""):
@@ -66,7 +73,11 @@ def main():
         return 1
     _, _, proto = struct.unpack("!III", data[:12])
     for cmd, data in steps(domain, ip, headers, proto & LEADSPC):
+        if proto & SKIP_FLAG[cmd]:
+            continue
         send(s, cmd, data)
+        if proto & NOREPLY_FLAG[cmd]:
+            continue	# the milter said it will not answer this step
         reply, _ = recv(s)
         if reply not in (b"c", b"s"):	# s: SKIP the rest of the body
             print("eom=none step=%s reply=%s" % (cmd.decode(), reply.decode()))

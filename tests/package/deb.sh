@@ -68,7 +68,8 @@ else
 	pid=$!
 	wait_port "$P"
 	neg=$(python3 "$top_srcdir/tests/lib/milterneg.py" "127.0.0.1:$P")
-	check "installed daemon (no systemd here) answers the MTA: $neg" grep -q '^version=6' <<<"$neg"
+	check "installed daemon (no systemd here) answers the MTA: $(head -1 <<<"$neg")" \
+		grep -q '^version=6 actions=0x131 protocol=0x143580$' <<<"$neg"
 	check "installed daemon runs as user authmilter" \
 		[ "$(awk '/^Uid:/ { print $2 }' /proc/"$pid"/status 2>/dev/null)" = "$(id -u authmilter)" ]
 	kill "$pid"; wait "$pid"
