@@ -5,7 +5,9 @@
 # Postfix, mail for two domains through both, then one authmilter-report
 # run: per domain one report whose counts add up to the messages sent
 # through both hosts, valid against the XSD and read alike by dmarc-cat;
-# the reports go out through the same Postfix, and a rerun sends nothing.
+# the reports go out through the same Postfix, and a rerun sends nothing;
+# then the store goes down under traffic: mail is still delivered at once,
+# and the rows mx2 cannot queue are dropped and counted.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -74,6 +76,9 @@ Nameservers 127.0.0.1:$NS_PORT
 DNSTimeout 2
 HistoryDB $PGURL
 CONF
+	# mx2 also serves the store-down part at the end: metrics, a small queue
+	[ $n = 2 ] && printf 'MetricsListen 127.0.0.1:%s\nHistoryQueue 3\n' "$(free_port)" \
+		>>"$WORK/mx2.conf"
 	"$AM" -f -c "$WORK/mx$n.conf" >"$WORK/mx$n.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_port "$port" 60 || { fail "mx$n listens"; finish; }
@@ -131,4 +136,31 @@ check "2 reports delivered" test "$(wait_reports 2)" = 2
 check "report_sent in PostgreSQL: 2 sent" test "$(psql_q "select count(*) from report_sent where state='sent'")" = 2
 "$REPORT" -c "$WORK/report.conf" --period "$PERIOD" >>"$WORK/report.log" 2>&1
 check "rerun (PostgreSQL) sends nothing" test "$(wait_reports 3)" = 2
+
+# The store goes down during traffic: mail through Postfix is still delivered,
+# no message waits on the store (mx2's own latency histogram, MAIL FROM to
+# verdict with the history hand-over), and the rows that do not fit mx2's
+# queue of 3 are dropped and counted.
+MURL="http://$(sed -n 's/^MetricsListen //p' "$WORK/mx2.conf")/metrics"
+metric() { python3 "$top_srcdir/tests/lib/scrape.py" --strict "$MURL" "$1"; }
+BEFORE=$(metric authmilter_message_seconds_count)
+BEFORE_UNDER=$(metric 'authmilter_message_seconds_bucket{le="1"}')
+pg pg_ctl -D "$PGDIR/data" -m fast stop >/dev/null
+down() {	# down N: N messages through mx2's listener while the store is down
+	for i in $(seq "$1"); do
+		swaks --server 127.0.0.1 --port "$S2" --from user@p1.test --to rcpt@e2e.test \
+			--header "From: user@p1.test" --header "Subject: store down $i" \
+			>>"$WORK/swaks.log" 2>&1 || return 1
+	done
+}
+check "store down: 8 messages accepted by Postfix" down 8
+delivered_down() { grep -l '^Subject: store down' "$WORK/mail/inbox/new"/* 2>/dev/null | wc -l; }
+for _ in $(seq 100); do [ "$(delivered_down)" -ge 8 ] && break; sleep 0.1; done
+check "store down: all 8 delivered to the mailbox" test "$(delivered_down)" = 8
+UNDER=$(($(metric 'authmilter_message_seconds_bucket{le="1"}') - BEFORE_UNDER))
+COUNT=$(($(metric authmilter_message_seconds_count) - BEFORE))
+check "store down: no message waited on the store ($UNDER of $COUNT under 1 s)" \
+	[ "$COUNT" = 8 ] && [ "$UNDER" = 8 ]
+DROPPED=$(metric 'authmilter_history_rows_total{result="dropped"}')
+check "store down: drops counted in mx2's metrics ($DROPPED; queue 3)" [ "${DROPPED:-0}" -ge 1 ]
 finish
