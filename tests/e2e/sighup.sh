@@ -1,7 +1,7 @@
 #!/bin/bash
 # sighup.sh - SIGHUP storms under traffic. For each configuration (defaults,
 # DMARCMode rfc7489, MetricsListen) the daemon runs with messages flowing
-# from ../shared/bench's milterload driver while ROUNDS pairs of back-to-back
+# from tests/bench/milterload.c (the shared bench's driver) while ROUNDS pairs of back-to-back
 # SIGHUPs arrive; after each pair it must be alive and give a verdict on a
 # fresh message, and the background traffic must end with no message lost
 # (no driver error) and none temp-failed. SIGTERM must then stop it cleanly.

@@ -1,10 +1,10 @@
 # milterload.sh - for the daemon tests that need traffic over the milter
-# protocol with verdict checking: ../shared/bench's driver (milterload.c),
-# built into the test's WORK directory (about a second; never stale), one
-# DNS zone, one small corpus.
+# protocol with verdict checking: tests/bench/milterload.c (an unchanged copy
+# of ../shared/bench's driver), built into the test's WORK directory (about a
+# second; never stale), one DNS zone, one small corpus.
 # Needs WORK, top_srcdir and common.sh; sets LOAD and NS_PORT.
 
-LOAD_SRC=${LOAD_SRC:-$top_srcdir/../shared/bench/milterload.c}
+LOAD_SRC=${LOAD_SRC:-$top_srcdir/tests/bench/milterload.c}
 
 # milterload_check: exit 77 (skip) without ldns-testns or the driver's source
 milterload_check() {

@@ -13,7 +13,8 @@
 #
 # Parts: ldns-testns serves the zone (tests/soak/gen.py writes it with the
 # corpus); tests/soak/faults.py sits in front of it and breaks the f-KIND-TARGET
-# names; ../shared/bench/milterload.c (compiled into the build tree) plays the
+# names; tests/bench/milterload.c (a copy of ../shared/bench's driver,
+# compiled into the build tree) plays the
 # MTA: the clean corpus at SOAK_CONC connections in back-to-back windows of
 # SOAK_WINDOW seconds (one RESULT per window, then an RSS/fd sample), and the
 # fault corpora one after another in a second loop; tests/soak/abuse.py sends
@@ -33,12 +34,12 @@ NMSG=${SOAK_MESSAGES:-200}
 MAXLAT=${SOAK_MAX_LATENCY_MS:-30000}
 PY=/usr/bin/python3
 HERE=$top_srcdir/tests/soak
-DRIVER_SRC=$top_srcdir/../shared/bench/milterload.c
+DRIVER_SRC=$top_srcdir/tests/bench/milterload.c
 DRIVER=$top_builddir/tests/soak/milterload
 DAEMON=$top_builddir/milter/authmilter
 
 skip() { echo "SKIP: $*"; exit 77; }
-[ -f "$DRIVER_SRC" ] || skip "no $DRIVER_SRC (../shared/bench is not checked out here)"
+[ -f "$DRIVER_SRC" ] || skip "no $DRIVER_SRC"
 command -v ldns-testns >/dev/null || skip "ldns-testns missing (apt-get install ldnsutils)"
 command -v gcc >/dev/null || skip "gcc missing"
 $PY -c 'import dkim' 2>/dev/null || skip "python3-dkim missing"
