@@ -109,7 +109,8 @@ identity(struct report_run *run)
 		snprintf(run->host, sizeof(run->host), "localhost");
 	run->host[sizeof(run->host) - 1] = '\0';
 	run->send = (struct send_cfg){ cfg->report_send, cfg->report_smtp_user,
-				       cfg->report_smtp_password_file, run->email };
+				       cfg->report_smtp_password_file, run->email,
+				       cfg->report_smtp_ca_file };
 }
 
 /* open_store - HistoryDB, migrated */
