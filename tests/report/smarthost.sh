@@ -5,7 +5,8 @@
 # report parsed back (MIME, gzip, XML); a wrong password (not marked sent,
 # backed off); the CA not given (the certificate is verified: nothing
 # sent, no AUTH); a server offering AUTH without TLS (AUTH never sent);
-# implicit TLS (smtps://).
+# implicit TLS (smtps://). ReportMetricsFile: the counters of every run,
+# cumulative, in the Prometheus text format, not written by a dry run.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -82,6 +83,7 @@ ReportSuppress blocked@e2e.test
 ReportSend $url
 ReportSMTPUser reports
 ReportSMTPPasswordFile $WORK/pw
+ReportMetricsFile $WORK/metrics/authmilter-report.prom
 CONF
 	printf '%s\n' "$@" >>"$WORK/report.conf"
 }
@@ -92,11 +94,25 @@ sent() {	# sent DAY: copies marked sent for that day
 	sqlite3 "$WORK/history.db" "SELECT COUNT(*) FROM report_sent WHERE period_begin=$1 AND state='sent'"
 }
 mails() { ls "$1/new" 2>/dev/null | wc -l; }
+PROM="$WORK/metrics/authmilter-report.prom"
+mkdir "$WORK/metrics"
+# metric SERIES: its value in the metrics file ("none" when absent)
+metric() { awk -v s="authmilter_report_$1" '$1 == s { v = $2 } END { print v == "" ? "none" : v }' "$PROM"; }
+# agg_metrics: "sent failed suppressed unauthorized backoff exit-status" of kind aggregate
+agg_metrics() {
+	local k='kind="aggregate"'
+	echo "$(metric "sent_total{$k}") $(metric "failed_total{$k}")" \
+		"$(metric "skipped_total{$k,reason=\"suppressed\"}")" \
+		"$(metric "skipped_total{$k,reason=\"unauthorized\"}")" \
+		"$(metric "skipped_total{$k,reason=\"backoff\"}")" \
+		"$(metric "last_run_exit_status{$k}")"
+}
 auths() { cat "$1/auth.log" 2>/dev/null | wc -l; }
 
 echo s3cret >"$WORK/pw"
 conf smtp://127.0.0.1:1
 check "--migrate creates the store" "$REPORT" -c "$WORK/report.conf" --migrate
+check "--migrate writes no metrics" test ! -e "$PROM"
 D1=$(( $(date +%s) / 86400 * 86400 - 10 * 86400 ))
 for i in 0 1 2 3 4; do	# a.test: 25 messages a day to agg@e2e.test
 	python3 "$top_srcdir/tests/report/rows.py" "$WORK/history.db" $((D1 + i * 86400)) \
@@ -124,6 +140,26 @@ if command -v xmllint >/dev/null && [ -f "$XSD" ]; then
 		xmllint --noout --schema "$XSD" "$WORK/got.xml" 2>>"$WORK/xmllint.log"
 fi
 check "... marked sent" test "$(sent $D1)" = 1
+check "metrics: 1 sent, 0 failed, 1 suppressed, 1 unauthorized, 0 backoff, exit 0" \
+	test "$(agg_metrics)" = "1 0 1 1 0 0"
+check "metrics: last run time is now" \
+	test $(( $(date +%s) - $(metric 'last_run_timestamp_seconds{kind="aggregate"}') )) -lt 60
+check "metrics: no failure run yet, so no failure timestamp" \
+	test "$(metric 'last_run_timestamp_seconds{kind="failure"}')" = none
+check "metrics: every sample line is NAME{LABELS} INTEGER, HELP/TYPE for each metric" python3 - "$PROM" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+types = {}
+for l in lines:
+    m = re.fullmatch(r"# TYPE (\w+) (counter|gauge)", l)
+    if m:
+        types[m.group(1)] = m.group(2)
+    elif not l.startswith("# HELP "):
+        m = re.fullmatch(r'(authmilter_report_\w+)\{kind="(aggregate|failure)"(,reason="\w+")?\} \d+', l)
+        assert m and m.group(1) in types, l
+        assert types[m.group(1)] == "gauge" or m.group(1).endswith("_total"), l
+assert len(types) == 5, types
+PY
 
 # --- a wrong password: refused, not marked sent, backed off
 echo wrong >"$WORK/pw"
@@ -138,6 +174,8 @@ check "wrong password: the SMTP failure is logged" \
 echo s3cret >"$WORK/pw"
 run $((D1 + 86400))
 check "backed off: the next run does not try" test "$(auths "$TLS_OUT")" = 2
+check "metrics: cumulative, a failure then a back-off (1 sent, 1 failed, 3 suppressed, 3 unauthorized, 1 backoff, exit 0)" \
+	test "$(agg_metrics)" = "1 1 3 3 1 0"
 sqlite3 "$WORK/history.db" "DELETE FROM report_backoff"
 
 # --- the certificate is verified: without the test CA, no TLS, no AUTH
@@ -170,4 +208,14 @@ check "smtps://: delivered over TLS, authenticated" \
 rm -rf "$WORK/got" && mkdir "$WORK/got"
 check "smtps://: the message parses back" sh -c "$RC mail '$OUT/new/1.eml' '$WORK/got' >/dev/null"
 check "smtps://: marked sent" test "$(sent $((D1 + 2 * 86400)))" = 1
+check "metrics after 7 runs: 3 sent, 3 failed, 7 suppressed, 7 unauthorized, 1 backoff, exit 0" \
+	test "$(agg_metrics)" = "3 3 7 7 1 0"
+cp "$PROM" "$WORK/prom.before"
+"$REPORT" -c "$WORK/report.conf" --period "$D1:$((D1 + 86399))" --dry-run "$WORK/dry" >>"$WORK/report.log" 2>&1
+check "metrics: a dry run writes nothing" cmp -s "$PROM" "$WORK/prom.before"
+"$REPORT" -c "$WORK/report.conf" --failure >>"$WORK/report.log" 2>&1
+check "metrics: a failure run adds its kind, keeps the aggregate counters" \
+	test "$(agg_metrics) $(metric 'sent_total{kind="failure"}')" = "3 3 7 7 1 0 0" \
+	-a "$(metric 'last_run_exit_status{kind="failure"}')" = 0
+check "metrics: no temp file left" test "$(ls "$WORK/metrics")" = authmilter-report.prom
 finish
