@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RMETRICS_MAX_LINE 512
@@ -157,7 +158,9 @@ write_atomic(const char *path, const struct buf *b, struct buf *why)
 		buf_printf(why, "%s: %s", tmp.data, strerror(errno));
 		goto out;
 	}
-	if (write(fd, b->data, b->len) != (ssize_t)b->len || fsync(fd) != 0) {
+	/* readable by the collector's user whatever the service's UMask: counts are no secret */
+	if (fchmod(fd, 0644) != 0 || write(fd, b->data, b->len) != (ssize_t)b->len
+	    || fsync(fd) != 0) {
 		buf_printf(why, "write %s: %s", tmp.data, strerror(errno));
 		close(fd);
 		unlink(tmp.data);

@@ -96,6 +96,7 @@ sent() {	# sent DAY: copies marked sent for that day
 mails() { ls "$1/new" 2>/dev/null | wc -l; }
 PROM="$WORK/metrics/authmilter-report.prom"
 mkdir "$WORK/metrics"
+umask 027	# the service's UMask
 # metric SERIES: its value in the metrics file ("none" when absent)
 metric() { awk -v s="authmilter_report_$1" '$1 == s { v = $2 } END { print v == "" ? "none" : v }' "$PROM"; }
 # agg_metrics: "sent failed suppressed unauthorized backoff exit-status" of kind aggregate
@@ -218,4 +219,6 @@ check "metrics: a failure run adds its kind, keeps the aggregate counters" \
 	test "$(agg_metrics) $(metric 'sent_total{kind="failure"}')" = "3 3 7 7 1 0 0" \
 	-a "$(metric 'last_run_exit_status{kind="failure"}')" = 0
 check "metrics: no temp file left" test "$(ls "$WORK/metrics")" = authmilter-report.prom
+check "metrics: the file is readable by the collector (0644, whatever the umask)" \
+	test "$(stat -c %a "$PROM")" = 644
 finish
