@@ -97,6 +97,9 @@ static const struct config_key config_keys[] = {
 	{ "ReportMaxSize",	CT_INT,		OFF(report_max_size),	10240, 1073741824, NULL },
 	{ "FailureReportsInterval", CT_INT,	OFF(failure_reports_interval), 0, 604800, NULL },
 	{ "ReportSpoolDir",	CT_STRING,	OFF(report_spool_dir),	0, 0, NULL },
+	/* authmilter-report: smarthost CA and the metrics file (issue 11) */
+	{ "ReportSMTPCAFile",	CT_STRING,	OFF(report_smtp_ca_file), 0, 0, NULL },
+	{ "ReportMetricsFile",	CT_STRING,	OFF(report_metrics_file), 0, 0, NULL },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -223,6 +226,8 @@ config_free(struct config *cfg)
 	free(cfg->report_smtp_password_file);
 	free(cfg->report_suppress);
 	free(cfg->report_spool_dir);
+	free(cfg->report_smtp_ca_file);
+	free(cfg->report_metrics_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -95,6 +95,8 @@ struct config {
 	int report_max_size;		/* bytes of a report message; larger: skipped, logged */
 	int failure_reports_interval;	/* seconds between failure reports to one destination */
 	char *report_spool_dir;		/* the submission journal */
+	char *report_smtp_ca_file;	/* CAs for the smarthost's certificate; NULL: system's */
+	char *report_metrics_file;	/* Prometheus text file written after each run; NULL: off */
 };
 
 struct arc_key;

@@ -135,6 +135,7 @@ one_domain(struct report_run *run, const char *domain)
 	dest_select(&run->rt->dmarc, domain, rep.policy.rua, &run->suppress,
 		    (size_t)run->rt->cfg.report_max_recipients, &dl, &notes);
 	log_notes(domain, &notes);
+	report_count_dests(run, &dl);
 	if (dl.n == 0)
 		rlog("%s: %ld messages, %zu records, no destination (rua=%s)", domain,
 		     rep.n_messages, rep.n_records, rep.policy.rua ? rep.policy.rua : "none");

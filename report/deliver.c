@@ -104,6 +104,15 @@ submit(struct report_run *run, const struct state_key *k, const char *base,
 	buf_free(&why);
 }
 
+/* report_count_dests - what dest_select left out, by reason */
+void
+report_count_dests(struct report_run *run, const struct dest_list *dl)
+{
+	run->skip[RMETRICS_SKIP_SUPPRESSED] += dl->n_suppressed;
+	run->skip[RMETRICS_SKIP_UNAUTHORIZED] += dl->n_unauthorized;
+	run->skip[RMETRICS_SKIP_OTHER] += dl->n_tempfail;
+}
+
 /* report_deliver - one copy */
 void
 report_deliver(struct report_run *run, const char *kind, const char *domain,
@@ -118,6 +127,7 @@ report_deliver(struct report_run *run, const char *kind, const char *domain,
 	if (strpbrk(domain, "\r\n\t ") || strpbrk(name, "\r\n\t /")) {
 		rlog("%s report for a domain with blanks or line breaks: not sent", kind);
 		run->skipped++;
+		run->skip[RMETRICS_SKIP_OTHER]++;
 		return;
 	}
 	if (too_big(run, d, message)) {
@@ -125,6 +135,7 @@ report_deliver(struct report_run *run, const char *kind, const char *domain,
 		     kind, domain, d->address, message->len, run->rt->cfg.report_max_size,
 		     d->max_size);
 		run->skipped++;
+		run->skip[RMETRICS_SKIP_SIZE]++;
 		return;
 	}
 	if (run->dry_run) {
@@ -135,6 +146,7 @@ report_deliver(struct report_run *run, const char *kind, const char *domain,
 		rlog("%s %s to %s: backed off until %ld after failures", kind, domain, d->address,
 		     until);
 		run->skipped++;
+		run->skip[RMETRICS_SKIP_BACKOFF]++;
 		return;
 	}
 	buf_init(&why);
@@ -146,6 +158,7 @@ report_deliver(struct report_run *run, const char *kind, const char *domain,
 	case STATE_CLAIM_OTHER:
 		rlog("%s %s to %s: another host is sending it", kind, domain, d->address);
 		run->skipped++;
+		run->skip[RMETRICS_SKIP_OTHER]++;
 		break;
 	case STATE_CLAIM_ERROR:
 		rlog("%s %s to %s: report_sent: %s", kind, domain, d->address, why.data);

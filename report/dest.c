@@ -307,6 +307,7 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 		if (dup)
 			continue;
 		if (dest_suppressed(suppress, d)) {
+			out->n_suppressed++;
 			buf_printf(notes, "%s: suppressed by ReportSuppress\n", d->address);
 			continue;
 		}
@@ -314,9 +315,10 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 			buf_printf(notes, "%s: over ReportMaxRecipients (%zu)\n", d->address, max);
 			continue;
 		}
-		if (dest_authorized(dmarc, policy_domain, d, notes) != DEST_AUTH_OK) {
-			buf_addc(notes, '\n');
-			continue;
+		switch (dest_authorized(dmarc, policy_domain, d, notes)) {
+		case DEST_AUTH_OK: break;
+		case DEST_AUTH_NO: out->n_unauthorized++; buf_addc(notes, '\n'); continue;
+		case DEST_AUTH_TEMPFAIL: out->n_tempfail++; buf_addc(notes, '\n'); continue;
 		}
 		out->items = xrealloc(out->items, (out->n + 1) * sizeof(*out->items));
 		out->items[out->n++] = *d;

@@ -25,6 +25,9 @@ struct dest {
 struct dest_list {
 	struct dest *items;
 	size_t n;
+	/* dest_select: destinations left out by ReportSuppress, for want of the
+	 * authorization record, for a DNS failure asking it */
+	size_t n_suppressed, n_unauthorized, n_tempfail;
 };
 
 /* one URI: "mailto:a@b.example!10m"; false with why when it is not a usable mailto: */

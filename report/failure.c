@@ -136,20 +136,27 @@ rate_limited(struct report_run *run, const char *address)
 	return last && last + run->rt->cfg.failure_reports_interval > run->now;
 }
 
-/* suppress - record a failure over the rate limit as never to be sent */
+/* suppress - record a failure over the rate limit as never to be sent;
+ * counted once, by the run that decides it (a rerun sees it decided) */
 static void
 suppress(struct report_run *run, const struct state_key *k)
 {
 	struct buf why;
 
-	run->skipped++;
-	if (run->dry_run)
+	if (run->dry_run) {
+		run->skipped++;
+		run->skip[RMETRICS_SKIP_INTERVAL]++;
 		return;
+	}
 	buf_init(&why);
 	if (state_claim(run->db, k, run->host, run->now, &why) != STATE_CLAIM_OURS)
 		;	/* sent or suppressed before, or another host's */
 	else if (!state_mark(run->db, k, "suppressed", run->now, &why))
 		rlog("report_sent: %s", why.data);
+	else {
+		run->skipped++;
+		run->skip[RMETRICS_SKIP_INTERVAL]++;
+	}
 	buf_free(&why);
 }
 
@@ -171,6 +178,7 @@ one_failure(struct report_run *run, const struct history_rows *rows, size_t r)
 		    (size_t)run->rt->cfg.report_max_recipients, &dl, &notes);
 	if (notes.len)
 		rlog("%s: failure report destination not used: %s", CELL(F_DOMAIN), notes.data);
+	report_count_dests(run, &dl);
 	for (size_t i = 0; i < dl.n; i++) {
 		struct state_key k = { "failure", CELL(F_DOMAIN), id, received, dl.items[i].address };
 		struct buf m, name;

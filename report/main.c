@@ -109,7 +109,8 @@ identity(struct report_run *run)
 		snprintf(run->host, sizeof(run->host), "localhost");
 	run->host[sizeof(run->host) - 1] = '\0';
 	run->send = (struct send_cfg){ cfg->report_send, cfg->report_smtp_user,
-				       cfg->report_smtp_password_file, run->email };
+				       cfg->report_smtp_password_file, run->email,
+				       cfg->report_smtp_ca_file };
 }
 
 /* open_store - HistoryDB, migrated */
@@ -159,6 +160,25 @@ lock_run(const char *spool_dir)
 	}
 	send_set_run_lock(fd);
 	return true;
+}
+
+/* write_metrics - this run's counts into ReportMetricsFile (when set) */
+static void
+write_metrics(const struct report_run *run, bool failure, int status)
+{
+	struct rmetrics_counts c = { (unsigned long long)run->sent,
+				    (unsigned long long)run->failed, { 0 } };
+	struct buf why;
+
+	if (run->rt->cfg.report_metrics_file == NULL)
+		return;
+	memcpy(c.skipped, run->skip, sizeof(c.skipped));
+	buf_init(&why);
+	if (!rmetrics_update(run->rt->cfg.report_metrics_file,
+			    failure ? RMETRICS_FAILURE : RMETRICS_AGGREGATE, &c, (long)time(NULL),
+			    status, &why))
+		rlog("ReportMetricsFile: %s", why.data);
+	buf_free(&why);
 }
 
 struct options {
@@ -219,6 +239,7 @@ main(int argc, char **argv)
 	struct report_run run = { 0 };
 	struct options opts = { 0 };
 	bool ok;
+	int status;
 	struct buf why;
 
 	run.now = (long)time(NULL);
@@ -249,6 +270,9 @@ main(int argc, char **argv)
 	rlog("%s reports: %d sent, %d already sent, %d skipped, %d failed",
 	     opts.failure ? "failure" : "aggregate", run.sent, run.already, run.skipped,
 	     run.failed);
+	status = !ok ? EXIT_STORE : run.failed ? EXIT_SENDFAIL : 0;
+	if (!run.dry_run)	/* still under the run lock: runs of both kinds share the file */
+		write_metrics(&run, opts.failure, status);
 	history_db_close(run.db);
 	dest_suppress_free(&run.suppress);
 	free(run.receiver);
@@ -257,5 +281,5 @@ main(int argc, char **argv)
 	buf_free(&why);
 	runtime_release(run.rt);
 	curl_global_cleanup();
-	return !ok ? EXIT_STORE : run.failed ? EXIT_SENDFAIL : 0;
+	return status;
 }

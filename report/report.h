@@ -9,6 +9,7 @@
 #include "agg.h"
 #include "dest.h"
 #include "history_db.h"
+#include "rmetrics.h"
 #include "runtime.h"
 #include "send.h"
 
@@ -25,6 +26,7 @@ struct report_run {
 	struct dest_suppress suppress;
 	struct send_cfg send;
 	int sent, skipped, failed, already;	/* per destination */
+	unsigned long long skip[RMETRICS_SKIP_N];	/* by reason, for ReportMetricsFile */
 	char **rate_dests;		/* failure reports: destinations served this run */
 	size_t n_rate_dests;
 };
@@ -33,6 +35,9 @@ struct report_run {
 bool report_aggregate(struct report_run *run);
 /* the failure reports due (FailureReports yes) */
 bool report_failure(struct report_run *run);
+
+/* count the destinations dest_select left out (for ReportMetricsFile) */
+void report_count_dests(struct report_run *run, const struct dest_list *dl);
 
 /* deliver one message (dry run: write it) for kind/domain/[begin, end]/destination;
  * name is the attachment's file name, used for the dry run's files too */

@@ -199,6 +199,8 @@ run_smtp(const struct send_cfg *c, const char *rcpt, int fd)
 	curl_easy_setopt(curl, CURLOPT_READDATA, &fd);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
+	if (c->smtp_ca_file)	/* a private CA: the certificate is still verified */
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->smtp_ca_file);
 	if (c->smtp_user) {
 		/* never a password in clear: AUTH only over TLS */
 		pw = c->smtp_password_file ? read_password(c->smtp_password_file) : NULL;

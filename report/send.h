@@ -24,6 +24,7 @@ struct send_cfg {
 	const char *smtp_user;		/* NULL: no AUTH */
 	const char *smtp_password_file;
 	const char *envelope_from;	/* SMTP MAIL FROM */
+	const char *smtp_ca_file;	/* CAs that sign the smarthost's certificate; NULL: system's */
 };
 
 enum spool_state { SPOOL_NONE, SPOOL_PENDING, SPOOL_DONE };

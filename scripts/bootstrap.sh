@@ -16,7 +16,7 @@ packages="build-essential autoconf automake pkg-config libmilter-dev libldns-dev
 	valgrind clang-14 libclang-rt-14-dev
 	libcurl4-openssl-dev nginx-light
 	libsqlite3-dev libpq-dev postgresql-15 sqlite3
-	zlib1g-dev libxml2-utils dmarc-cat"
+	zlib1g-dev libxml2-utils dmarc-cat python3-aiosmtpd openssl"
 
 missing=""
 for p in $packages; do

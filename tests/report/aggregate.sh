@@ -242,7 +242,7 @@ check "retried report is a.test's of day 5" grep -q "retrying a.test for $D5..$(
 
 # --- failure reports (RFC 9991): three failures of g.test (fo=1), one report
 # per destination per FailureReportsInterval, ARF that parses back
-conf "$SENDMAIL" "FailureReports yes"
+conf "$SENDMAIL" "FailureReports yes" "ReportMetricsFile $WORK/report.prom"
 NOW=$(date +%s)
 for i in 1 2 3; do
 	printf 'From: user@g.test\r\nTo: rcpt@rx.test\r\nSubject: g%s\r\nMessage-ID: <%s@g.test>\r\n\r\nbody\r\n' $i $i >"$WORK/g$i.eml"
@@ -255,6 +255,8 @@ check "test mode kept the headers of 3 failures" \
 check "failure dry run: one report (interval)" test "$(ls "$WORK/fdry" | wc -l)" = 1
 "$REPORT" -c "$WORK/report.conf" --failure >>"$WORK/report.log" 2>&1
 check "failure report delivered" test "$(inbox_wait 11)" = 11
+check "metrics: 1 failure report sent, 2 skipped by FailureReportsInterval" \
+	test "$(grep -E '^authmilter_report_(sent_total|skipped_total)\{kind="failure"(,reason="interval")?\}' "$WORK/report.prom" | cut -d' ' -f2 | tr '\n' ' ')" = "1 2 "
 f=$(grep -l '^Subject: DMARC failure report for g.test' "$INBOX"/* | head -1)
 check "ARF: multipart/report, auth-failure, headers of the first failure" python3 - "$f" <<'PY'
 import email, email.policy, sys
@@ -275,4 +277,6 @@ check "report_sent: 1 failure sent, 2 suppressed" \
 	test "$(sqlite3 "$WORK/history.db" "SELECT state || COUNT(*) FROM report_sent WHERE kind='failure' GROUP BY state ORDER BY state" | tr '\n' ' ')" = "sent1 suppressed2 "
 "$REPORT" -c "$WORK/report.conf" --failure >>"$WORK/report.log" 2>&1
 check "failure rerun sends nothing" test "$(inbox_wait 12)" = 11
+check "metrics: the rerun counts nothing twice" \
+	test "$(grep -E '^authmilter_report_(sent_total|skipped_total)\{kind="failure"(,reason="interval")?\}' "$WORK/report.prom" | cut -d' ' -f2 | tr '\n' ' ')" = "1 2 "
 finish

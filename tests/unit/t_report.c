@@ -1,13 +1,18 @@
 /*
  * t_report - authmilter-report's pure parts: grouping rows into records,
  * the XML (escaping, HELO-scope SPF left out), gzip round trip, base64,
- * the MIME message, rua= URIs and ReportSuppress.
+ * the MIME message, rua= URIs and ReportSuppress, the metrics file.
  */
 #include "testutil.h"
 
 #include "agg.h"
 #include "dest.h"
+#include "rmetrics.h"
 #include "mime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static const struct agg_dkim sig_pass = { "example.org", "s1", "pass", NULL };
 static const struct agg_dkim sig_odd = { "example.org", "s<2>", "bogus", NULL };
@@ -229,6 +234,74 @@ START_TEST(test_max_recipients)
 }
 END_TEST
 
+/* read_all - a small file's text (xmalloc'd) */
+static char *
+read_all(const char *path)
+{
+	char *text = xmalloc(8192);
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(fp);
+	n = fread(text, 1, 8191, fp);
+	text[n] = '\0';
+	fclose(fp);
+	return text;
+}
+
+START_TEST(test_metrics)
+{
+	char dir[] = "/tmp/t_report.XXXXXX", path[64], tmp[80];
+	struct rmetrics_counts a = { 2, 1, { [RMETRICS_SKIP_SIZE] = 1, [RMETRICS_SKIP_BACKOFF] = 3 } };
+	struct rmetrics_counts f = { 1, 0, { [RMETRICS_SKIP_INTERVAL] = 4 } };
+	struct buf why;
+	FILE *fp;
+	char *text;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r.prom", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	buf_init(&why);
+	/* a file someone else wrote: lines not ours, an overlong line that ends
+	 * like ours, a negative and a non-numeric value are all left out */
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fprintf(fp, "# TYPE x counter\nother_total{kind=\"aggregate\"} 9\n");
+	for (int i = 0; i < 600; i++)
+		fputc('x', fp);
+	fprintf(fp, "authmilter_report_sent_total{kind=\"aggregate\"} 50\n");
+	fprintf(fp, "authmilter_report_failed_total{kind=\"aggregate\"} -4\n");
+	fprintf(fp, "authmilter_report_skipped_total{kind=\"aggregate\",reason=\"size\"} 1x\n");
+	fprintf(fp, "authmilter_report_skipped_total{kind=\"aggregate\",reason=\"backoff\"} 10\n");
+	fclose(fp);
+	ck_assert(rmetrics_update(path, RMETRICS_AGGREGATE, &a, 1000, 1, &why));
+	ck_assert(rmetrics_update(path, RMETRICS_AGGREGATE, &a, 2000, 0, &why));
+	ck_assert(rmetrics_update(path, RMETRICS_FAILURE, &f, 3000, 0, &why));
+	ck_assert_int_ne(access(tmp, F_OK), 0);
+	text = read_all(path);
+	ck_assert_ptr_null(strstr(text, "other_total"));
+	ck_assert_ptr_nonnull(strstr(text, "\nauthmilter_report_sent_total{kind=\"aggregate\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nauthmilter_report_failed_total{kind=\"aggregate\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "{kind=\"aggregate\",reason=\"size\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "{kind=\"aggregate\",reason=\"backoff\"} 16\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nauthmilter_report_sent_total{kind=\"failure\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "{kind=\"failure\",reason=\"interval\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"\nauthmilter_report_last_run_timestamp_seconds{kind=\"aggregate\"} 2000\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"\nauthmilter_report_last_run_timestamp_seconds{kind=\"failure\"} 3000\n"));
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE authmilter_report_sent_total counter\n"));
+	free(text);
+	/* a directory that is not there: an error, not a crash */
+	snprintf(tmp, sizeof(tmp), "%s/no/such.prom", dir);
+	ck_assert(!rmetrics_update(tmp, RMETRICS_FAILURE, &f, 1, 0, &why));
+	ck_assert_ptr_nonnull(strstr(why.data, "no/such.prom.tmp"));
+	buf_free(&why);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -243,6 +316,7 @@ main(void)
 	tcase_add_loop_test(tc, test_uri, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, test_list_and_suppress);
 	tcase_add_test(tc, test_max_recipients);
+	tcase_add_test(tc, test_metrics);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
