@@ -9,6 +9,7 @@
  * and SIGHUPs that arrive while a reload runs merge into one more reload.
  */
 #include "daemon.h"
+#include "engine.h"
 #include "callbacks.h"
 #include "listen.h"
 #include "log.h"
@@ -33,6 +34,7 @@
 
 static int milter_rc = MI_FAILURE;
 static atomic_bool milter_ended;	/* smfi_main returned */
+static bool use_engine;		/* our engine serves, not libmilter */
 
 /* milter_thread - libmilter's main loop; its end is noticed by the main thread */
 static void *
@@ -272,6 +274,10 @@ drain(pthread_t thread, int timeout)
 	deadline.tv_sec += timeout;
 	while ((left = callbacks_in_flight()) > 0 && wait && !past(&deadline))
 		wait = nap();
+	if (use_engine) {
+		engine_stop();
+		return left;
+	}
 	smfi_stop();
 	while (!atomic_load(&milter_ended) && wait && !past(&deadline))
 		wait = nap();
@@ -284,7 +290,7 @@ drain(pthread_t thread, int timeout)
 static void
 check_diverted(unsigned ticks)
 {
-	if (ticks == DAEMON_DIVERT_TICKS && !signals_libmilter_diverted())
+	if (ticks == DAEMON_DIVERT_TICKS && !use_engine && !signals_libmilter_diverted())
 		log_error("libmilter's signal thread did not reach authmilter's sigwait: "
 			  "a SIGHUP may stop the milter; restart instead of reloading");
 }
@@ -311,6 +317,10 @@ signal_loop(struct reloader *r)
 			fdwatch_check();
 			break;
 		}
+		if (use_engine && engine_failed()) {
+			log_error("the milter engine stopped serving; exiting");
+			return false;
+		}
 		/* Not a silent zombie: a libmilter that gave up is a failed daemon. */
 		if (atomic_load(&milter_ended)) {
 			log_error("libmilter stopped serving (smfi_main returned %s); exiting",
@@ -328,6 +338,9 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	const struct config *cfg = &rt->cfg;
 	char why[512], spec[32];
 	int fd = listen_systemd_fd();
+	const char *engine = getenv("AUTHMILTER_ENGINE");
+
+	use_engine = engine && strcmp(engine, "own") == 0;
 	pthread_t thread;
 	struct reloader reloader;
 
@@ -355,13 +368,18 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 
 	snprintf(spec, sizeof(spec), "fd:%d", fd);
 	callbacks_init(slot);
-	if (smfi_register(callbacks_desc) == MI_FAILURE)
-		fatal("smfi_register failed");
-	if (smfi_setconn(spec) == MI_FAILURE)
-		fatal("smfi_setconn %s failed", spec);
 	reloader_start(&reloader, args, slot);
-	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
-		fatal("cannot start the milter thread");
+	if (use_engine) {
+		if (!engine_start(fd, why, sizeof(why)))
+			fatal("%s", why);
+	} else {
+		if (smfi_register(callbacks_desc) == MI_FAILURE)
+			fatal("smfi_register failed");
+		if (smfi_setconn(spec) == MI_FAILURE)
+			fatal("smfi_setconn %s failed", spec);
+		if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
+			fatal("cannot start the milter thread");
+	}
 	log_info("authmilter %s listening on %s (authserv-id %s)", PACKAGE_VERSION,
 		 cfg->socket_spec, cfg->authserv_id);
 	int shutdown_timeout = cfg->shutdown_timeout;

@@ -7,6 +7,7 @@
 #ifndef AUTHMILTER_PROTO_H
 #define AUTHMILTER_PROTO_H
 
+#include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 #include <stdbool.h>
 #include <stddef.h>
