@@ -418,6 +418,7 @@ engine_start(int fd, char *why, size_t why_size)
 			snprintf(why, why_size, "engine: cannot start its event loops");
 			return false;
 		}
+	log_debug("milter engine: %d event loops, %d workers", n_loops, ENGINE_WORKERS);
 	return true;
 }
 
