@@ -340,7 +340,7 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	int fd = listen_systemd_fd();
 	const char *engine = getenv("AUTHMILTER_ENGINE");
 
-	use_engine = engine && strcmp(engine, "own") == 0;
+	use_engine = engine == NULL || strcmp(engine, "libmilter") != 0;
 	pthread_t thread;
 	struct reloader reloader;
 
