@@ -31,6 +31,8 @@
 #define ENGINE_READ 65536		/* bytes asked for per read */
 #define ENGINE_WRITE_WAIT_MS 30000	/* a full socket buffer: how long we wait */
 #define ENGINE_EVENTS 64
+/* an end of message parked this long tells the MTA it is still being worked on */
+#define ENGINE_PROGRESS_SECONDS 10
 
 struct loop;
 
@@ -41,6 +43,8 @@ struct econn {
 	struct step_conn *sc;
 	atomic_bool busy;		/* parked in the pool */
 	atomic_llong last;		/* monotonic second of its last activity */
+	atomic_bool in_eom;		/* parked on an end of message: PROGRESS allowed */
+	pthread_mutex_t wlock;		/* one writer at a time: replies, PROGRESS */
 	struct econn *prev, *next;	/* the loop's list, under loop->lock */
 	struct econn *qnext;		/* the pool's queue */
 };
@@ -157,6 +161,7 @@ conn_close(struct econn *c)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&l->lock);
 	close(c->fd);
+	pthread_mutex_destroy(&c->wlock);
 	pconn_free(&c->pc);
 	steps_conn_free(c->sc);
 	free(c);
@@ -168,8 +173,10 @@ flush(struct econn *c)
 {
 	struct buf *out = &c->pc.out;
 	size_t off = 0;
+	bool ok = true;
 
-	while (off < out->len) {
+	pthread_mutex_lock(&c->wlock);
+	while (ok && off < out->len) {
 		ssize_t n = write(c->fd, out->data + off, out->len - off);
 		if (n > 0) {
 			off += (size_t)n;
@@ -180,10 +187,11 @@ flush(struct econn *c)
 		struct pollfd pfd = { c->fd, POLLOUT, 0 };
 		if (n < 0 && errno == EAGAIN && poll(&pfd, 1, ENGINE_WRITE_WAIT_MS) == 1)
 			continue;
-		return false;
+		ok = false;
 	}
+	pthread_mutex_unlock(&c->wlock);
 	buf_reset(out);
-	return true;
+	return ok;
 }
 
 /* arm - wait for the connection's next bytes in its loop */
@@ -199,6 +207,11 @@ arm(struct econn *c, int op)
 static void
 pool_submit(struct econn *c)
 {
+	const struct buf *in = &c->pc.in;
+
+	atomic_store(&c->last, now_s());
+	/* the packet it parks on is whole: its command byte follows the length */
+	atomic_store(&c->in_eom, in->data[c->pc.in_off + MILTER_LEN_BYTES] == SMFIC_BODYEOB);
 	atomic_store(&c->busy, true);
 	c->qnext = NULL;
 	pthread_mutex_lock(&pool.lock);
@@ -222,6 +235,7 @@ settle(struct econn *c, enum pconn_state st)
 		return;
 	}
 	atomic_store(&c->last, now_s());
+	atomic_store(&c->in_eom, false);
 	atomic_store(&c->busy, false);
 	if (st == PCONN_CLOSE || !arm(c, EPOLL_CTL_MOD))
 		conn_close(c);
@@ -248,6 +262,8 @@ worker(void *arg)
 		enum pconn_state st;
 		while ((st = pconn_run(&c->pc, true)) == PCONN_PARK)
 			;
+		/* before its reply goes out: no PROGRESS may follow it */
+		atomic_store(&c->in_eom, false);
 		settle(c, st);
 	}
 }
@@ -294,6 +310,7 @@ accept_all(struct loop *l)
 		struct econn *c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
 		c->loop = l;
+		pthread_mutex_init(&c->wlock, NULL);
 		c->sc = steps_conn_new();
 		pconn_init(&c->pc, &step_ops, c->sc);
 		atomic_store(&c->last, now_s());
@@ -318,7 +335,30 @@ listen_arm(struct loop *l)
 	return l->accepting;
 }
 
-/* sweep - once a tick: close idle connections, accept again after EMFILE */
+/*
+ * progress - SMFIR_PROGRESS for each end of message parked long, so the
+ * MTA's content timeout (Postfix: 300 s) restarts. Under l->lock no
+ * connection of the list is freed; the write lock keeps it whole.
+ */
+static void
+progress(struct loop *l, long long now)
+{
+	static const char packet[] = { 0, 0, 0, 1, SMFIR_PROGRESS };
+
+	pthread_mutex_lock(&l->lock);
+	for (struct econn *c = l->conns; c; c = c->next) {
+		if (!atomic_load(&c->busy) || now - atomic_load(&c->last) < ENGINE_PROGRESS_SECONDS)
+			continue;
+		pthread_mutex_lock(&c->wlock);
+		if (atomic_load(&c->in_eom)
+		    && send(c->fd, packet, sizeof(packet), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(packet))
+			atomic_store(&c->last, now);
+		pthread_mutex_unlock(&c->wlock);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* sweep - once a tick: PROGRESS, idle connections closed, accept again after EMFILE */
 static void
 sweep(struct loop *l)
 {
@@ -327,6 +367,7 @@ sweep(struct loop *l)
 
 	if (!l->accepting)
 		(void)listen_arm(l);
+	progress(l, now);
 	for (;;) {
 		struct econn *idle = NULL;
 		pthread_mutex_lock(&l->lock);
@@ -422,10 +463,27 @@ engine_start(int fd, char *why, size_t why_size)
 	return true;
 }
 
-/* engine_stop - end the loops (at once) and the idle workers */
+/*
+ * close_idle - at the end, every connection no worker holds: their
+ * sessions go before the runtime they use (libmilter closed them likewise)
+ */
+static void
+close_idle(struct loop *l)
+{
+	struct econn *c = l->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (!atomic_load(&c->busy))
+			conn_close(c);
+	}
+}
+
+/* engine_stop - end the loops (at once), the idle workers and connections */
 void
 engine_stop(void)
 {
+	struct timespec deadline;
 	uint64_t one = 1;
 
 	atomic_store(&stop_flag, true);
@@ -437,9 +495,14 @@ engine_stop(void)
 	pthread_mutex_unlock(&pool.lock);
 	for (int i = 0; i < n_loops; i++)
 		pthread_join(loops[i].thread, NULL);
-	/* workers blocked in a step are abandoned: the process is about to exit */
+	/* a worker still in a step after 2 s is abandoned: the process is about to exit */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 2;
 	for (int i = 0; i < ENGINE_WORKERS; i++)
-		pthread_detach(pool.threads[i]);
+		if (pthread_timedjoin_np(pool.threads[i], NULL, &deadline) != 0)
+			pthread_detach(pool.threads[i]);
+	for (int i = 0; i < n_loops; i++)
+		close_idle(&loops[i]);
 	close(listen_fd);
 }
 
