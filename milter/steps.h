@@ -1,8 +1,8 @@
 /*
  * steps - what authmilter answers at each step of an SMTP transaction, and
  * which modifications end it: protocol-neutral decisions over lib/session,
- * called by the libmilter glue (callbacks.c) and by our engine (engine.c)
- * alike. The MTA side is reached through struct mta only.
+ * called by the engine (engine.c through proto_conn.c). The MTA side is
+ * reached through struct mta only, so the decisions know no packet.
  */
 #ifndef AUTHMILTER_STEPS_H
 #define AUTHMILTER_STEPS_H
