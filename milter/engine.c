@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,12 +64,26 @@ static int listen_fd = -1;
 static atomic_bool stop_flag, failed_flag;
 static char listen_tag, wake_tag;	/* epoll data for the two non-connection fds */
 
+/* worker - one thread of the pool; idle ones wait on their own semaphore */
+struct worker {
+	pthread_t thread;
+	sem_t go;		/* posted with job set, or at stop */
+	struct econn *job;
+	struct worker *next_idle;
+};
+
+/*
+ * The pool: a stack of idle workers (the last one idle is the warmest) and
+ * a queue of parked connections for when all are busy. A hand-off is one
+ * wake and one wait on the chosen worker's semaphore; the mutex is held
+ * only to pick.
+ */
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	struct worker *idle;
 	struct econn *head, *tail;
-	pthread_t threads[ENGINE_WORKERS];
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, { 0 } };
+	struct worker workers[ENGINE_WORKERS];
+} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, { { 0 } } };
 
 /* now_s - monotonic seconds */
 static long long
@@ -215,13 +230,40 @@ pool_submit(struct econn *c)
 	atomic_store(&c->busy, true);
 	c->qnext = NULL;
 	pthread_mutex_lock(&pool.lock);
-	if (pool.tail)
+	struct worker *w = pool.idle;
+	if (w) {
+		pool.idle = w->next_idle;
+		w->job = c;
+	} else if (pool.tail) {
 		pool.tail->qnext = c;
-	else
-		pool.head = c;
-	pool.tail = c;
-	pthread_cond_signal(&pool.wake);
+		pool.tail = c;
+	} else {
+		pool.head = pool.tail = c;
+	}
 	pthread_mutex_unlock(&pool.lock);
+	if (w)
+		sem_post(&w->go);
+}
+
+/* next_job - a queued connection, or NULL after going back on the idle stack */
+static struct econn *
+next_job(struct worker *w)
+{
+	struct econn *c;
+
+	pthread_mutex_lock(&pool.lock);
+	c = pool.head;
+	if (c) {
+		pool.head = c->qnext;
+		if (pool.head == NULL)
+			pool.tail = NULL;
+	} else {
+		w->job = NULL;
+		w->next_idle = pool.idle;
+		pool.idle = w;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return c;
 }
 
 /* settle - after a run: write the replies, then park, re-arm or close */
@@ -245,26 +287,21 @@ settle(struct econn *c, enum pconn_state st)
 static void *
 worker(void *arg)
 {
-	(void)arg;
+	struct worker *w = arg;
+
 	for (;;) {
-		pthread_mutex_lock(&pool.lock);
-		while (pool.head == NULL && !atomic_load(&stop_flag))
-			pthread_cond_wait(&pool.wake, &pool.lock);
-		if (atomic_load(&stop_flag)) {
-			pthread_mutex_unlock(&pool.lock);
+		while (sem_wait(&w->go) != 0)
+			;	/* EINTR */
+		if (atomic_load(&stop_flag))
 			return NULL;
+		for (struct econn *c = w->job; c; c = next_job(w)) {
+			enum pconn_state st;
+			while ((st = pconn_run(&c->pc, true)) == PCONN_PARK)
+				;
+			/* before its reply goes out: no PROGRESS may follow it */
+			atomic_store(&c->in_eom, false);
+			settle(c, st);
 		}
-		struct econn *c = pool.head;
-		pool.head = c->qnext;
-		if (pool.head == NULL)
-			pool.tail = NULL;
-		pthread_mutex_unlock(&pool.lock);
-		enum pconn_state st;
-		while ((st = pconn_run(&c->pc, true)) == PCONN_PARK)
-			;
-		/* before its reply goes out: no PROGRESS may follow it */
-		atomic_store(&c->in_eom, false);
-		settle(c, st);
 	}
 }
 
@@ -449,11 +486,18 @@ engine_start(int fd, char *why, size_t why_size)
 			return false;
 		}
 	}
-	for (int i = 0; i < ENGINE_WORKERS; i++)
-		if (pthread_create(&pool.threads[i], NULL, worker, NULL) != 0) {
+	for (int i = 0; i < ENGINE_WORKERS; i++) {
+		struct worker *w = &pool.workers[i];
+		sem_init(&w->go, 0, 0);
+		if (pthread_create(&w->thread, NULL, worker, w) != 0) {
 			snprintf(why, why_size, "engine: cannot start its worker threads");
 			return false;
 		}
+		pthread_mutex_lock(&pool.lock);
+		w->next_idle = pool.idle;
+		pool.idle = w;
+		pthread_mutex_unlock(&pool.lock);
+	}
 	for (int i = 0; i < n_loops; i++)
 		if (pthread_create(&loops[i].thread, NULL, loop_thread, &loops[i]) != 0) {
 			snprintf(why, why_size, "engine: cannot start its event loops");
@@ -490,17 +534,16 @@ engine_stop(void)
 	for (int i = 0; i < n_loops; i++)
 		if (write(loops[i].wake, &one, sizeof(one)) < 0)
 			log_warning("engine: cannot wake an event loop: %s", strerror(errno));
-	pthread_mutex_lock(&pool.lock);
-	pthread_cond_broadcast(&pool.wake);
-	pthread_mutex_unlock(&pool.lock);
+	for (int i = 0; i < ENGINE_WORKERS; i++)
+		sem_post(&pool.workers[i].go);
 	for (int i = 0; i < n_loops; i++)
 		pthread_join(loops[i].thread, NULL);
 	/* a worker still in a step after 2 s is abandoned: the process is about to exit */
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 2;
 	for (int i = 0; i < ENGINE_WORKERS; i++)
-		if (pthread_timedjoin_np(pool.threads[i], NULL, &deadline) != 0)
-			pthread_detach(pool.threads[i]);
+		if (pthread_timedjoin_np(pool.workers[i].thread, NULL, &deadline) != 0)
+			pthread_detach(pool.workers[i].thread);
 	for (int i = 0; i < n_loops; i++)
 		close_idle(&loops[i]);
 	close(listen_fd);
