@@ -1,26 +1,26 @@
 /*
  * daemon - run the milter until told to stop; reload on SIGHUP.
  *
- * Threads: libmilter's (smfi_main and its workers) serve the MTA; the main
- * thread owns SIGHUP, SIGTERM and SIGINT (signals.c: no other thread, not
- * even libmilter's signal thread, ever takes them) and does the periodic
- * checks; a reload thread reads the conf file. The main thread only raises
+ * Threads: the engine's event loops and workers (engine.c) serve the MTA;
+ * the main thread owns SIGHUP, SIGTERM and SIGINT (signals.c: no other
+ * thread ever takes them) and does the periodic checks; a reload thread
+ * reads the conf file. The main thread only raises
  * a flag on SIGHUP and goes back to waiting, so a signal never finds it busy,
  * and SIGHUPs that arrive while a reload runs merge into one more reload.
  */
 #include "daemon.h"
-#include "callbacks.h"
+#include "engine.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "privs.h"
 #include "signals.h"
+#include "steps.h"
 #include "fdwatch.h"
 #include "../lib/metrics.h"
 #include "../lib/history_service.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,20 +30,6 @@
 #include <unistd.h>
 
 #define DAEMON_TICK_MS 1000		/* periodic checks */
-#define DAEMON_DIVERT_TICKS 5		/* how long libmilter may take to start */
-
-static int milter_rc = MI_FAILURE;
-static atomic_bool milter_ended;	/* smfi_main returned */
-
-/* milter_thread - libmilter's main loop; its end is noticed by the main thread */
-static void *
-milter_thread(void *arg)
-{
-	(void)arg;
-	milter_rc = smfi_main();
-	atomic_store(&milter_ended, true);
-	return NULL;
-}
 
 /* reloader - one pending flag, so any number of SIGHUPs make one reload */
 struct reloader {
@@ -265,15 +251,12 @@ nap(void)
 
 /*
  * drain - the shutdown, at most timeout seconds: new messages already get a
- * tempfail (callbacks_stop); wait until none is in flight, and only then
- * stop libmilter, whose pool abandons sessions waiting for their next
- * command once stopped. Its loop ends within its 5 s poll tick; past the
- * deadline we exit without it, nothing being in flight any more. A second
- * SIGTERM or SIGINT ends the waiting at once.
+ * tempfail (steps_stop); wait until none is in flight, then stop the
+ * engine. A second SIGTERM or SIGINT ends the waiting at once.
  * Returns the number of messages still in flight.
  */
 static int
-drain(pthread_t thread, int timeout)
+drain(int timeout)
 {
 	struct timespec deadline;
 	bool wait = true;
@@ -281,23 +264,10 @@ drain(pthread_t thread, int timeout)
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout;
-	while ((left = callbacks_in_flight()) > 0 && wait && !past(&deadline))
+	while ((left = steps_in_flight()) > 0 && wait && !past(&deadline))
 		wait = nap();
-	smfi_stop();
-	while (!atomic_load(&milter_ended) && wait && !past(&deadline))
-		wait = nap();
-	if (atomic_load(&milter_ended))
-		pthread_join(thread, NULL);
+	engine_stop();
 	return left;
-}
-
-/* check_diverted - say once, loudly, if a SIGHUP could still stop libmilter */
-static void
-check_diverted(unsigned ticks)
-{
-	if (ticks == DAEMON_DIVERT_TICKS && !signals_libmilter_diverted())
-		log_error("libmilter's signal thread did not reach authmilter's sigwait: "
-			  "a SIGHUP may stop the milter; restart instead of reloading");
 }
 
 /* log_history_drops - one line a minute at most while history rows are lost */
@@ -312,11 +282,10 @@ log_history_drops(void)
 	buf_free(&line);
 }
 
-/* signal_loop - the main thread's job once libmilter runs; false: libmilter ended */
+/* signal_loop - the main thread's job once the engine runs; false: it failed */
 static bool
 signal_loop(struct reloader *r)
 {
-	unsigned ticks = 0;
 	int sig;
 
 	for (;;) {
@@ -326,19 +295,17 @@ signal_loop(struct reloader *r)
 			break;
 		case SIGNALS_STOP:
 			log_info("stopping on signal %d: new messages get 451, finishing %d in flight",
-				 sig, callbacks_in_flight());
-			callbacks_stop();
+				 sig, steps_in_flight());
+			steps_stop();
 			return true;
 		case SIGNALS_TICK:
-			check_diverted(++ticks);
 			fdwatch_check();
 			log_history_drops();
 			break;
 		}
-		/* Not a silent zombie: a libmilter that gave up is a failed daemon. */
-		if (atomic_load(&milter_ended)) {
-			log_error("libmilter stopped serving (smfi_main returned %s); exiting",
-				  milter_rc == MI_SUCCESS ? "MI_SUCCESS" : "MI_FAILURE");
+		/* Not a silent zombie: an engine that gave up is a failed daemon. */
+		if (engine_failed()) {
+			log_error("the milter engine stopped serving; exiting");
 			return false;
 		}
 	}
@@ -350,9 +317,8 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 {
 	struct runtime *rt = runtime_acquire(slot);
 	const struct config *cfg = &rt->cfg;
-	char why[512], spec[32];
+	char why[512];
 	int fd = listen_systemd_fd();
-	pthread_t thread;
 	struct reloader reloader;
 
 	log_open(args->foreground, cfg->log_level);
@@ -382,15 +348,10 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 		fatal("HistoryDB: %s", hwhy.data);
 	buf_free(&hwhy);
 
-	snprintf(spec, sizeof(spec), "fd:%d", fd);
-	callbacks_init(slot);
-	if (smfi_register(callbacks_desc) == MI_FAILURE)
-		fatal("smfi_register failed");
-	if (smfi_setconn(spec) == MI_FAILURE)
-		fatal("smfi_setconn %s failed", spec);
+	steps_init(slot);
 	reloader_start(&reloader, args, slot);
-	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
-		fatal("cannot start the milter thread");
+	if (!engine_start(fd, why, sizeof(why)))
+		fatal("%s", why);
 	log_info("authmilter %s listening on %s (authserv-id %s)", PACKAGE_VERSION,
 		 cfg->socket_spec, cfg->authserv_id);
 	int shutdown_timeout = cfg->shutdown_timeout;
@@ -400,14 +361,14 @@ daemon_run(const struct daemon_args *args, struct runtime_slot *slot)
 	bool asked = signal_loop(&reloader);
 	reloader_stop(&reloader);
 	time_t stop_began = time(NULL);
-	int left = drain(thread, shutdown_timeout);
+	int left = drain(shutdown_timeout);
 	if (left > 0)
 		log_warning("%d message(s) still in flight after ShutdownTimeout %d s; exiting anyway",
 			    left, shutdown_timeout);
 	/* the last messages' rows, in what is left of ShutdownTimeout */
 	int spent = (int)(time(NULL) - stop_began);
 	history_service_stop(spent < shutdown_timeout ? shutdown_timeout - spent : 0);
-	bool milter_ok = !atomic_load(&milter_ended) || milter_rc == MI_SUCCESS;
+	bool milter_ok = !engine_failed();
 	metrics_http_stop();
 	if (listen_unix_path())
 		unlink(listen_unix_path());

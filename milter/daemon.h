@@ -1,6 +1,6 @@
 /*
- * daemon - the long-running milter: socket, privileges, PID file, libmilter
- * in its own thread, a reload thread, and the main thread owning the
+ * daemon - the long-running milter: socket, privileges, PID file, the
+ * milter engine (engine.h), a reload thread, and the main thread owning the
  * signals: SIGHUP asks for a reload, SIGTERM/SIGINT stop after the messages
  * in flight. main() must call signals_block() before anything that can start
  * a thread (signals.h).

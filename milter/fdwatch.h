@@ -1,7 +1,7 @@
 /*
  * fdwatch - the file descriptor table. Every MTA connection holds one
- * descriptor; when the table is full libmilter's accept loop retries
- * silently (EMFILE) and new connections wait in the listen queue. So we
+ * descriptor; when the table is full the engine stops accepting until its
+ * next tick (EMFILE) and new connections wait in the listen queue. So we
  * raise the soft RLIMIT_NOFILE to the hard one at start, and a periodic
  * check logs when the table nears full, is full, and recovers.
  */

@@ -18,7 +18,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define LISTEN_BACKLOG 128
+/*
+ * Connections past the accept queue sit in SYN-RECV and come back only with
+ * the kernel's SYN-ACK retries (1, 3, 7, 15 s): an MTA burst, or a full
+ * descriptor table, must find room in the queue instead (capped by
+ * net.core.somaxconn).
+ */
+#define LISTEN_BACKLOG SOMAXCONN
 
 static char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 

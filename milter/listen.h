@@ -1,7 +1,7 @@
 /*
- * listen - open the milter's listening socket ourselves, then hand it to
- * libmilter as "fd:N": TCP gets TCP_NODELAY (inherited by accepted
- * sockets; libmilter's own sockets stall 40 ms on Nagle vs delayed ACK),
+ * listen - open the milter's listening socket, spec in libmilter's form
+ * ("inet:PORT@HOST", "unix:PATH", "fd:N"): TCP gets TCP_NODELAY (inherited
+ * by accepted sockets: no 40 ms stall on Nagle vs delayed ACK),
  * unix sockets get the configured mode, and a socket passed by systemd
  * (LISTEN_FDS) takes the same path.
  */

@@ -4,7 +4,7 @@
 #      line is whole, one per message summary, none spliced into another;
 #   2. a full file descriptor table (1,100 idle connections under ulimit -n
 #      1024) is logged, and the daemon serves again once they close;
-#   3. a header insertion that fails is a logged tempfail, not an accept;
+#   3. a milter action that fails is a logged tempfail, not an accept;
 #   4. SIGTERM lets a message in flight finish, within ShutdownTimeout;
 #   5. out of memory: one "out of memory allocating N bytes" line, then abort.
 set -u
@@ -101,20 +101,22 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	fd_table fds-nobody "UserID nobody"
 fi
 
-milter_actions() {
 # --- 3. a milter action that fails is a logged tempfail, never "done":
-# an LD_PRELOAD shim makes the libmilter calls named in $WORK/fail.list fail.
-gcc -shared -fPIC -o "$WORK/milterfail.so" "$top_srcdir/tests/e2e/milterfail.c" -ldl || exit 99
+# the MTA (tests/lib/miltertxn.py) leaves out of its offer the action that
+# must fail (ACTIONS), so the engine's call for it fails as on a broken
+# connection. (A failing reply text cannot be provoked from the MTA's side:
+# the engine only refuses a malformed one, and verdicts are never that.)
 MILTER_PORT=$(free_port)
 milterload_conf "$WORK/acts.conf"
-LD_PRELOAD="$WORK/milterfail.so" MILTER_FAIL_FILE=$WORK/fail.list \
-	"$AM" -f -c "$WORK/acts.conf" 2>"$WORK/acts.log" &
+"$AM" -f -c "$WORK/acts.conf" 2>"$WORK/acts.log" &
 MILTER_PID=$!
 wait_port "$MILTER_PORT" || { fail "daemon listens"; finish; }
-# action FAILING DOMAIN IP [HEADER]: one transaction with those calls failing
+# action NOT_OFFERED DOMAIN IP [HEADER]: one transaction without that action
+# (SMFIF_ADDHDRS 0x01, CHGHDRS 0x10, QUARANTINE 0x20; "" offers all)
 action() {
-	echo "$1" >"$WORK/fail.list"
-	python3 "$top_srcdir/tests/lib/miltertxn.py" "127.0.0.1:$MILTER_PORT" "${@:2}"
+	local acts=$((0x1FF & ~${1:-0}))
+	ACTIONS=$(printf '0x%X' "$acts") python3 "$top_srcdir/tests/lib/miltertxn.py" \
+		"127.0.0.1:$MILTER_PORT" "${@:2}"
 }
 # logged FAILED: the summary was logged as not applied, naming what failed
 logged() { grep -q "error: .*; NOT APPLIED: $1 failed, action=tempfail instead" "$WORK/acts.log"; }
@@ -126,28 +128,23 @@ check "actions: none failing: forged A-R deleted, ours added ($r)" [ "$r" = "eom
 r=$(action "" pass.example 198.51.100.1)
 check "actions: none failing: DMARC reject with its reply ($r)" \
 	bash -c "echo '$r' | grep -q '^eom=y 550 5.7.1 Rejected by the DMARC policy of pass.example mods=1$'"
-r=$(action insheader pass.example 192.0.2.1)
-check "actions: smfi_insheader fails: 451 4.3.0, not accepted ($r)" \
+r=$(action 0x01 pass.example 192.0.2.1)
+check "actions: header insertion fails: 451 4.3.0, not accepted ($r)" \
 	bash -c "echo '$r' | grep -q '^eom=y 451 4.3.0 authmilter could not apply its verdict'"
-check "actions: smfi_insheader fails: logged NOT APPLIED" logged 'adding Authentication-Results (smfi_insheader)'
-r=$(action chgheader pass.example 192.0.2.1 "$forged")
-check "actions: smfi_chgheader fails (forged A-R stays): 451 4.3.0 ($r)" \
+check "actions: header insertion fails: logged NOT APPLIED" logged 'adding Authentication-Results (smfi_insheader)'
+r=$(action 0x10 pass.example 192.0.2.1 "$forged")
+check "actions: header deletion fails (forged A-R stays): 451 4.3.0 ($r)" \
 	bash -c "echo '$r' | grep -q '^eom=y 451 4.3.0 '"
-check "actions: smfi_chgheader fails: logged NOT APPLIED" \
+check "actions: header deletion fails: logged NOT APPLIED" \
 	logged 'deleting a forged Authentication-Results (smfi_chgheader)'
-r=$(action setreply pass.example 198.51.100.1)
-check "actions: smfi_setreply fails on a reject: tempfail ($r)" [ "$r" = "eom=t  mods=1" ]
-check "actions: smfi_setreply fails: logged NOT APPLIED" logged 'setting the SMTP reply (smfi_setreply)'
-r=$(action quarantine quarantine.example 198.51.100.1)
-check "actions: smfi_quarantine fails: 451 4.3.0, not accepted ($r)" \
+r=$(action 0x20 quarantine.example 198.51.100.1)
+check "actions: quarantine fails: 451 4.3.0, not accepted ($r)" \
 	bash -c "echo '$r' | grep -q '^eom=y 451 4.3.0 '"
-check "actions: smfi_quarantine fails: logged NOT APPLIED" logged 'quarantining (smfi_quarantine)'
-r=$(action insheader pass.example 198.51.100.1)
-check "actions: smfi_insheader fails on a reject: still a reject ($r)" \
+check "actions: quarantine fails: logged NOT APPLIED" logged 'quarantining (smfi_quarantine)'
+r=$(action 0x01 pass.example 198.51.100.1)
+check "actions: header insertion fails on a reject: still a reject ($r)" \
 	bash -c "echo '$r' | grep -q '^eom=y 550 5.7.1 '"
 stop_milter
-}
-if sanitized; then echo "SKIP: failing milter actions (LD_PRELOAD) under a sanitizer"; else milter_actions; fi
 # --- 4. SIGTERM with a message in flight: it gets its verdict and header,
 # then the daemon exits 0; past ShutdownTimeout it exits 1 and says why.
 sigterm_in_flight() {	# sigterm_in_flight NAME TIMEOUT PAUSE [SIGNALS]

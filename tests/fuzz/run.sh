@@ -25,6 +25,7 @@ max_len() {
 	case $1 in
 	fuzz_dkim|fuzz_arc) echo 65536 ;;
 	fuzz_fromaddr|fuzz_config) echo 16384 ;;
+	fuzz_milterproto) echo 200000 ;;
 	*) echo 8192 ;;
 	esac
 }

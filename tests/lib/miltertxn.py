@@ -14,6 +14,8 @@ where it negotiated none (SMFIP_NR_*).
 With PAUSE=SECONDS in the environment it waits that long before the end of
 message (a message in flight while the test signals the daemon), and says
 "paused" on standard error when it starts waiting.
+With ACTIONS=0xN the MTA offers only those SMFIF_* actions (default all):
+an action it did not offer fails in the milter, as on a broken connection.
 """
 import os
 import socket
@@ -21,7 +23,7 @@ import struct
 import sys
 import time
 
-ACTIONS = 0x1FF
+ACTIONS = int(os.environ.get("ACTIONS", "0x1FF"), 16)
 PROTOCOL = 0x1FFFFF
 LEADSPC = 0x00100000
 # per command: the "do not send" flag and the "no reply" flag of the protocol word

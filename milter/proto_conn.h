@@ -1,0 +1,53 @@
+/*
+ * proto_conn - one milter connection's protocol state machine, without I/O:
+ * bytes in (pconn_in), packets decoded and dispatched to the step
+ * functions, replies out (pconn->out). The engine does the reading and
+ * writing; the fuzzer feeds arbitrary bytes with stub steps.
+ *
+ * Commands run strictly in order. A DNS-bound command (MAIL, end of
+ * headers, end of message) is not run unless the caller says it may block:
+ * pconn_run returns PCONN_PARK and the engine hands the connection to its
+ * worker pool, which runs it again with may_block set.
+ */
+#ifndef AUTHMILTER_PROTO_CONN_H
+#define AUTHMILTER_PROTO_CONN_H
+
+#include "proto.h"
+#include "steps.h"
+
+/* the steps, as steps.h has them; u is the connection's own state */
+struct pconn_ops {
+	void (*negotiate)(void *u, unsigned long actions, unsigned long protocol,
+			  unsigned long *our_actions, unsigned long *our_protocol);
+	enum step_rc (*connect)(void *u, const struct mta *m, const char *host, const char *ip);
+	enum step_rc (*helo)(void *u, const char *helo);
+	enum step_rc (*mail)(void *u, const struct mta *m, const char *from);
+	enum step_rc (*header)(void *u, const char *name, const char *value);
+	enum step_rc (*eoh)(void *u);
+	enum step_rc (*body)(void *u, const void *data, size_t len);
+	enum step_rc (*eom)(void *u, const struct mta *m);
+	void (*abort)(void *u);
+	void (*reset)(void *u);		/* the SMTP connection ended (QUIT_NC, QUIT, close) */
+	const char *const *macro_lists;	/* PROTO_STAGES entries */
+};
+
+struct pconn {
+	const struct pconn_ops *ops;
+	void *u;
+	struct buf in;		/* bytes read, from in_off on not yet decoded */
+	size_t in_off;
+	struct buf out;		/* replies not yet written */
+	bool negotiated, connected, in_message, in_eom;
+	unsigned long actions, protocol;	/* as negotiated */
+	char *auth_authen, *queue_id;		/* the only macros a step reads */
+	char *reply;		/* smfi_setreply's text, for the next reject/tempfail */
+};
+
+enum pconn_state { PCONN_INPUT, PCONN_PARK, PCONN_CLOSE };
+
+void pconn_init(struct pconn *c, const struct pconn_ops *ops, void *u);
+void pconn_free(struct pconn *c);
+void pconn_in(struct pconn *c, const void *data, size_t len);
+enum pconn_state pconn_run(struct pconn *c, bool may_block);
+
+#endif
