@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "mime.h"
 #include "report.h"
 #include "rlog.h"
 #include "state.h"
@@ -32,19 +33,6 @@ enum { F_ID, F_RECEIVED, F_IP, F_FROM, F_ENVFROM, F_DOMAIN, F_RUF, F_FO, F_HEADE
        F_BODY, F_SPF, F_SPF_DOMAIN, F_SPF_SCOPE, F_DKIM_AL, F_SPF_AL, F_DISP };
 
 #define CELL(c) history_rows_get(rows, r, (c))
-
-/* rfc5322_date - a Date/Arrival-Date value */
-static void
-add_date(struct buf *out, long t)
-{
-	char s[64];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	buf_adds(out, s);
-}
 
 /* auth_failure - RFC 6591 Auth-Failure: dmarc, or the fo= d/s cause */
 static const char *
@@ -73,7 +61,7 @@ feedback(const struct report_run *run, const struct history_rows *rows, size_t r
 		   CELL(F_SPF_SCOPE) && strcmp(CELL(F_SPF_SCOPE), "helo") == 0 ? "smtp.helo"
 		   : "smtp.mailfrom", CELL(F_SPF_DOMAIN) ? CELL(F_SPF_DOMAIN) : "");
 	buf_adds(m, "Arrival-Date: ");
-	add_date(m, strtol(CELL(F_RECEIVED), NULL, 10));
+	mime_date(strtol(CELL(F_RECEIVED), NULL, 10), m);
 	buf_printf(m, "\r\nSource-IP: %s\r\nReported-Domain: %s\r\n", CELL(F_IP), CELL(F_FROM));
 	buf_printf(m, "Identity-Alignment: %s\r\n", dk && sp ? "dkim,spf" : dk ? "dkim"
 		   : sp ? "spf" : "none");
@@ -98,7 +86,7 @@ arf(const struct report_run *run, const struct history_rows *rows, size_t r,
 	snprintf(b, sizeof(b), "=_authmilter-arf_%s_%016llx", CELL(F_ID), rnd);
 
 	buf_printf(m, "From: %s\r\nTo: %s\r\nDate: ", run->email, d->address);
-	add_date(m, run->now);
+	mime_date(run->now, m);
 	buf_printf(m, "\r\nSubject: DMARC failure report for %s from %s\r\n", CELL(F_FROM),
 		   CELL(F_IP));
 	buf_printf(m, "Message-ID: <failure.%s.%s@%s>\r\nMIME-Version: 1.0\r\n"

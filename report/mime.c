@@ -110,9 +110,9 @@ mime_base64(const void *data, size_t len, struct buf *out)
 		buf_adds(out, "\r\n");
 }
 
-/* rfc5322_date - Date: in UTC */
-static void
-rfc5322_date(long t, struct buf *out)
+/* mime_date - an RFC 5322 date-time in UTC */
+void
+mime_date(long t, struct buf *out)
 {
 	char s[64];
 	time_t tt = (time_t)t;
@@ -131,7 +131,7 @@ mime_message(const struct mime_report *r, const void *attachment, size_t len,
 	const char *boundary = "=_authmilter-report_";
 
 	buf_printf(out, "From: %s\r\nTo: %s\r\nDate: ", r->from, r->to);
-	rfc5322_date(r->date, out);
+	mime_date(r->date, out);
 	buf_printf(out, "\r\nSubject: Report Domain: %s Submitter: %s Report-ID: <%s>\r\n",
 		   r->policy_domain, r->submitter, r->report_id);
 	buf_printf(out, "Message-ID: <%s>\r\nMIME-Version: 1.0\r\n", r->message_id);

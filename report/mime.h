@@ -15,6 +15,8 @@ bool mime_gzip(const void *data, size_t len, struct buf *out, struct buf *why);
 /* gunzip (for tests and --check); false with why when it is not valid gzip */
 bool mime_gunzip(const void *data, size_t len, size_t max, struct buf *out, struct buf *why);
 void mime_base64(const void *data, size_t len, struct buf *out);
+/* an RFC 5322 date-time in UTC (Date:, Arrival-Date:) for Unix time t */
+void mime_date(long t, struct buf *out);
 
 struct mime_report {
 	const char *from;		/* ReportEmail */
