@@ -60,7 +60,7 @@ parse_period(const char *s, long *begin, long *end)
 
 /* load_conf - the conf (the default file when it exists) into a runtime */
 static struct runtime *
-load_conf(const char *path)
+load_conf(const char *path, struct dns_cache **cache)
 {
 	struct config cfg;
 	struct buf errors;
@@ -78,7 +78,9 @@ load_conf(const char *path)
 		}
 		buf_free(&errors);
 	}
-	rt = runtime_new(&cfg, dnscache_new((size_t)cfg.dns_cache_size), why, sizeof(why));
+	/* the cache outlives the snapshot (runtimes share one): the caller frees it */
+	*cache = dnscache_new((size_t)cfg.dns_cache_size);
+	rt = runtime_new(&cfg, *cache, why, sizeof(why));
 	if (rt == NULL) {
 		rlog("%s", why);
 		exit(EXIT_USAGE);
@@ -233,53 +235,67 @@ parse_args(int argc, char **argv, struct report_run *run, struct options *opts)
 	}
 }
 
+/* run_reports - one run of the kind the options ask for; the exit status */
+static int
+run_reports(struct report_run *run, const struct options *opts, struct buf *why)
+{
+	bool ok;
+	int status;
+
+	if (!dest_suppress_load(&run->suppress, run->rt->cfg.report_suppress, why)) {
+		rlog("%s", why->data);
+		return EXIT_USAGE;
+	}
+	identity(run);
+	run->db = open_store(&run->rt->cfg);
+	if (opts->migrate) {
+		rlog("history store %s: schema ready", history_db_kind(run->db));
+		return 0;
+	}
+	if (!run->dry_run && mkdir(run->rt->cfg.report_spool_dir, 0700) != 0 && errno != EEXIST) {
+		rlog("ReportSpoolDir %s: %s", run->rt->cfg.report_spool_dir, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!run->dry_run && !lock_run(run->rt->cfg.report_spool_dir))
+		return 0;
+	ok = opts->failure ? report_failure(run) : report_aggregate(run);
+	if (!opts->failure && !run->dry_run && run->rt->cfg.history_keep > 0
+	    && !history_db_purge(run->db, run->now - 86400L * run->rt->cfg.history_keep, why))
+		rlog("purging rows older than HistoryKeep: %s", why->data);
+	rlog("%s reports: %d sent, %d already sent, %d skipped, %d failed",
+	     opts->failure ? "failure" : "aggregate", run->sent, run->already, run->skipped,
+	     run->failed);
+	status = !ok ? EXIT_STORE : run->failed ? EXIT_SENDFAIL : 0;
+	if (!run->dry_run)	/* still under the run lock: runs of both kinds share the file */
+		write_metrics(run, opts->failure, status);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct report_run run = { 0 };
 	struct options opts = { 0 };
-	bool ok;
+	struct dns_cache *cache;
 	int status;
 	struct buf why;
 
 	run.now = (long)time(NULL);
 	parse_args(argc, argv, &run, &opts);
-	run.rt = load_conf(opts.conf);
+	run.rt = load_conf(opts.conf, &cache);
 	buf_init(&why);
-	if (!dest_suppress_load(&run.suppress, run.rt->cfg.report_suppress, &why)) {
-		rlog("%s", why.data);
-		return EXIT_USAGE;
-	}
-	identity(&run);
-	run.db = open_store(&run.rt->cfg);
-	if (opts.migrate) {
-		rlog("history store %s: schema ready", history_db_kind(run.db));
-		return 0;
-	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!run.dry_run && mkdir(run.rt->cfg.report_spool_dir, 0700) != 0 && errno != EEXIST) {
-		rlog("ReportSpoolDir %s: %s", run.rt->cfg.report_spool_dir, strerror(errno));
-		return EXIT_USAGE;
-	}
-	if (!run.dry_run && !lock_run(run.rt->cfg.report_spool_dir))
-		return 0;
-	ok = opts.failure ? report_failure(&run) : report_aggregate(&run);
-	if (!opts.failure && !run.dry_run && run.rt->cfg.history_keep > 0
-	    && !history_db_purge(run.db, run.now - 86400L * run.rt->cfg.history_keep, &why))
-		rlog("purging rows older than HistoryKeep: %s", why.data);
-	rlog("%s reports: %d sent, %d already sent, %d skipped, %d failed",
-	     opts.failure ? "failure" : "aggregate", run.sent, run.already, run.skipped,
-	     run.failed);
-	status = !ok ? EXIT_STORE : run.failed ? EXIT_SENDFAIL : 0;
-	if (!run.dry_run)	/* still under the run lock: runs of both kinds share the file */
-		write_metrics(&run, opts.failure, status);
-	history_db_close(run.db);
+	status = run_reports(&run, &opts, &why);
+	/* every path ends here: nothing is left for the leak checker */
+	if (run.db)
+		history_db_close(run.db);
 	dest_suppress_free(&run.suppress);
 	free(run.receiver);
 	free(run.org_name);
 	free(run.email);
 	buf_free(&why);
 	runtime_release(run.rt);
+	dnscache_free(cache);
 	curl_global_cleanup();
 	return status;
 }

@@ -362,6 +362,13 @@ def peak_rss_kb(binary, conf, path):
     return got, int(rss.group(1)) if rss else 1 << 30
 
 
+# Under AddressSanitizer (tests/ci/asan.sh) the peak RSS is the sanitizer's:
+# shadow memory, redzones and a quarantine that keeps every freed block (a
+# doubling buffer's old copies stay), so memory bounds are judged by the
+# plain build's run of this test and the ASan run checks the verdicts only.
+UNDER_ASAN = "ASAN_OPTIONS" in os.environ
+
+
 def bounded_memory(binary, conf, tmp):
     """A 64 MB body past l= streams through: it passes, and the process
     grows no more than 4 MB over the same message without the bulk."""
@@ -377,7 +384,7 @@ def bounded_memory(binary, conf, tmp):
     got, rss = peak_rss_kb(binary, conf, path)
     os.unlink(path)
     print("64 MB body: dkim=%s, peak RSS %d KB (%d KB without the 64 MB)" % (got, rss, small_rss))
-    return got == ["pass"] and small_got == ["pass"] and rss < small_rss + 4096
+    return got == ["pass"] and small_got == ["pass"] and (UNDER_ASAN or rss < small_rss + 4096)
 
 
 def authmilter_results(binary, conf, path):
@@ -514,7 +521,8 @@ def bounded_signatures(binary, conf, tmp):
     got1, rss1 = peak_rss_kb(binary, conf, one)
     got, rss = peak_rss_kb(binary, conf, many)
     print("40,000 junk signatures: peak RSS %d KB (%d KB with one signature)" % (rss, rss1))
-    return got1 == ["pass"] and got[:1] == ["pass"] and len(got) == 10 and rss < rss1 + 8192
+    verdicts = got1 == ["pass"] and got[:1] == ["pass"] and len(got) == 10
+    return verdicts and (UNDER_ASAN or rss < rss1 + 8192)
 
 
 def main():
