@@ -94,6 +94,9 @@ bool arc_sig_verify(EVP_PKEY *pk, enum arc_alg alg, const unsigned char *digest,
 bool arc_sig_sign(const struct arc_key *k, const unsigned char *digest, struct buf *out);
 void arc_b64_encode(const unsigned char *p, size_t n, struct buf *out);
 
+/* arc_seal.c */
+const char *arc_sign_headers(const struct arc_settings *set);
+
 /* arc_verify.c: the message as fed */
 struct arc_hdr {
 	size_t name_off, name_len, value_off, value_len;	/* in arc_msg.raw */

@@ -1,8 +1,13 @@
 /*
  * arc_msg - the message as ARC sees it: every header field kept once in one
- * buffer (a memcpy per field, so a message without ARC costs next to
- * nothing), the ARC fields sorted into sets by instance as they arrive, the
- * body hashes the signatures ask for, and header selection for h=.
+ * buffer (a memcpy per field), the ARC fields sorted into sets by instance
+ * as they arrive, the body hashes the signatures ask for, and header
+ * selection for h=.
+ *
+ * An AMS may name any field, and an ARC field may come last, so the whole
+ * header is kept until its end. There the copy of a message without ARC
+ * fields shrinks to what its seal signs (nothing when sealing is off): it
+ * does not wait through the body and the end-of-message lookups.
  *
  * h= selection takes fields bottom up per name (RFC 6376 5.4.2). Fields are
  * sorted by name once, so each h= name is a binary search, not a scan of
@@ -200,6 +205,59 @@ ams_body_params(struct arc_msg *m, unsigned i, enum arc_canon *c, bool *limited,
 	return true;
 }
 
+/* trimmed_len - a field name without the white space before its colon */
+static size_t
+trimmed_len(const char *name, size_t len)
+{
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	return len;
+}
+
+/* listed - is the field called name (len bytes) in the colon-separated list? */
+static bool
+listed(const char *list, const char *name, size_t len)
+{
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n == len && strncasecmp(p, name, len) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+/* keep_only - drop every field not named in list (NULL: every field); the
+ * sets are not read again (no ARC field, or a chain that fails unread) */
+static void
+keep_only(struct arc_msg *m, const char *list)
+{
+	struct buf raw;
+	size_t n = 0;
+
+	buf_init(&raw);
+	for (size_t i = 0; list && i < m->n_hdrs; i++) {
+		struct arc_hdr h = m->hdrs[i];
+		const char *name = m->raw.data + h.name_off;
+		if (!listed(list, name, trimmed_len(name, h.name_len)))
+			continue;
+		m->hdrs[n] = h;
+		m->hdrs[n].name_off = raw.len;
+		buf_add(&raw, name, h.name_len);
+		m->hdrs[n].value_off = raw.len;
+		buf_add(&raw, m->raw.data + h.value_off, h.value_len);
+		n++;
+	}
+	buf_free(&m->raw);
+	m->raw = raw;
+	m->n_hdrs = n;
+	if (n == 0) {
+		free(m->hdrs);
+		m->hdrs = NULL;
+		m->cap_hdrs = 0;
+	}
+}
+
 /* arc_eoh - see arc.h: body hashes for every AMS of a chain that may pass, and the seal's */
 void
 arc_eoh(struct arc_msg *m)
@@ -207,6 +265,9 @@ arc_eoh(struct arc_msg *m)
 	if (m->eoh)
 		return;
 	m->eoh = true;
+	/* no chain to read (none, or one that fails unread): only a seal reads fields */
+	if (m->n_arc_fields == 0 || m->unreadable)
+		keep_only(m, m->set.sealing && m->unreadable == NULL ? arc_sign_headers(&m->set) : NULL);
 	if (m->n_arc_fields > 0 && m->structure == NULL && m->unreadable == NULL) {
 		for (unsigned i = 1; i <= m->highest; i++) {
 			enum arc_canon c;
@@ -244,14 +305,6 @@ struct sorted_ref {
 	const char *name;
 	size_t len, idx;
 };
-
-static size_t
-trimmed_len(const char *name, size_t len)
-{
-	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
-		len--;
-	return len;
-}
 
 static int
 name_cmp(const char *a, size_t al, const char *b, size_t bl)

@@ -71,6 +71,13 @@ seal_instance(const struct arc_msg *m, const struct arc_chain *chain, const char
 	return m->highest + 1;
 }
 
+/* arc_sign_headers - the names a seal may sign (see arc_settings) */
+const char *
+arc_sign_headers(const struct arc_settings *set)
+{
+	return set->sign_headers ? set->sign_headers : ARC_DEFAULT_SIGN_HEADERS;
+}
+
 /* sign_headers - h= for the AMS: each wanted name as often as the message has it */
 static void
 sign_headers(struct arc_msg *m, const char *wanted, struct buf *h)
@@ -123,7 +130,7 @@ make_ams(struct arc_msg *m, const struct arc_seal_request *req, unsigned n, stru
 
 	buf_init(&h);
 	buf_init(&bh);
-	sign_headers(m, req->headers ? req->headers : ARC_DEFAULT_SIGN_HEADERS, &h);
+	sign_headers(m, arc_sign_headers(&m->set), &h);
 	arc_b64_encode(m->bh[m->seal_bh].digest, ARC_SHA256_LEN, &bh);
 	/* Tags in alphabetical order, as the signing suite writes them: the same
 	 * input then gives byte-identical fields (RSA PKCS#1 v1.5 is deterministic). */

@@ -141,7 +141,7 @@ try_seal(struct arc_msg *m, const struct arc_chain *c)
 	struct arc_seal_request req = {
 		.domain = "example.org", .selector = "dummy", .key = seal_key,
 		.authserv_id = "fuzz.example", .results = "spf=pass smtp.mailfrom=a@example.org",
-		.headers = NULL, .now = 1700000000,
+		.now = 1700000000,
 	};
 	struct verdict_field out[3];
 	const char *why = NULL;

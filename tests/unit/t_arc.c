@@ -340,6 +340,36 @@ START_TEST(test_unreadable)
 }
 END_TEST
 
+/* At the end of a header without ARC fields the copy shrinks to what a seal
+ * signs: nothing with sealing off, the listed fields with it on. */
+START_TEST(test_store_after_eoh)
+{
+	static const char hdr[] = "From: a@example.com\r\nX-Big: yyyyyyyyyyyyyyyy\r\n"
+				  "Subject: s\r\nX-Big: zzzz\r\n\r\nbody\r\n";
+	struct arc_settings set = { .dns = &dns, .min_key_bits = 1024, .sign_headers = "subject:from" };
+	struct arc_msg *m = arc_begin(&set);
+
+	feed(m, hdr);
+	ck_assert_uint_eq(m->n_hdrs, 0);
+	ck_assert_uint_eq(m->raw.len, 0);
+	arc_free(m);
+	set.sealing = true;
+	m = arc_begin(&set);
+	feed(m, hdr);
+	ck_assert_uint_eq(m->n_hdrs, 2);
+	ck_assert_uint_eq(m->raw.len, strlen("From a@example.comSubject s"));
+	ck_assert_uint_eq(arc_count_headers(m, "from", 4), 1);
+	ck_assert_uint_eq(arc_count_headers(m, "x-big", 5), 0);
+	arc_free(m);
+	/* an ARC field, even the last one: every field stays (h= may name any) */
+	set.sealing = false;
+	m = arc_begin(&set);
+	feed(m, "From: a@example.com\r\nX-Big: y\r\nARC-Seal: i=1\r\n\r\nbody\r\n");
+	ck_assert_uint_eq(m->n_hdrs, 3);
+	arc_free(m);
+}
+END_TEST
+
 /* ---------- bounds ---------- */
 
 static double
@@ -640,6 +670,7 @@ main(void)
 	tcase_add_loop_test(tc, test_canon_body, 0, sizeof(bodies) / sizeof(bodies[0]));
 	tcase_add_loop_test(tc, test_structure, 0, sizeof(chains) / sizeof(chains[0]));
 	tcase_add_test(tc, test_unreadable);
+	tcase_add_test(tc, test_store_after_eoh);
 	tcase_add_test(tc, test_thousand_sets);
 	tcase_add_test(tc, test_big_seal);
 	tcase_add_loop_test(tc, test_round_trip, 0, 2);
