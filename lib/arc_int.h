@@ -33,7 +33,6 @@ const struct arc_tag *arc_tag_get(const struct arc_tags *tags, const char *name)
 bool arc_tag_is(const struct arc_tag *t, const char *value);
 bool arc_instance_parse(const char *s, size_t len, unsigned *out);
 unsigned arc_aar_instance(const char *v, size_t len);
-bool arc_b64_decode(const char *s, size_t len, struct buf *out);
 bool arc_domain_ok(const struct arc_tag *t);
 
 /* arc_canon.c */
@@ -92,7 +91,6 @@ bool arc_sig_verify(EVP_PKEY *pk, enum arc_alg alg, const unsigned char *digest,
 		    const unsigned char *sig, size_t sig_len);
 /* sign a SHA-256 digest; base64 of the signature into out */
 bool arc_sig_sign(const struct arc_key *k, const unsigned char *digest, struct buf *out);
-void arc_b64_encode(const unsigned char *p, size_t n, struct buf *out);
 
 /* arc_seal.c */
 const char *arc_sign_headers(const struct arc_settings *set);

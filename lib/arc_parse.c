@@ -1,6 +1,6 @@
 /*
  * arc_parse - the tag-lists of ARC-Seal and ARC-Message-Signature (RFC 6376
- * 3.2, as RFC 8617 4.1 says), the "i=N;" prefix of an AAR, base64.
+ * 3.2, as RFC 8617 4.1 says), the "i=N;" prefix of an AAR.
  *
  * Strict, as the RFC grammar is: a tag name is ALPHA *(ALPHA / DIGIT / "_"),
  * names are case-sensitive, a name twice or an empty tag-spec (";;") makes
@@ -156,50 +156,6 @@ arc_aar_instance(const char *v, size_t len)
 		return 0;
 	i = skip_fws(v, i, len);
 	return i < len && v[i] == ';' ? n : 0;
-}
-
-static int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* arc_b64_decode - base64 with folding white space; false when empty or invalid */
-bool
-arc_b64_decode(const char *s, size_t len, struct buf *out)
-{
-	unsigned acc = 0;
-	int bits = 0, pad = 0;
-	size_t n = 0;
-
-	buf_reset(out);
-	for (size_t i = 0; i < len; i++) {
-		int v;
-		if (is_fws(s[i]))
-			continue;
-		if (s[i] == '=') {
-			pad++;
-			n++;
-			continue;
-		}
-		v = b64_value(s[i]);
-		if (v < 0 || pad)
-			return false;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		n++;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_addc(out, (char)((acc >> bits) & 0xff));
-		}
-	}
-	return n > 0 && n % 4 == 0 && pad <= 2 && out->len > 0;
 }
 
 /* arc_domain_ok - d= or s=: dot-separated labels of letters, digits, '-' and '_' */

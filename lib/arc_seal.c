@@ -12,6 +12,7 @@
  * (RFC 8617 5.1.2: the failed sets below are not vouched for).
  */
 #include "arc_int.h"
+#include "b64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ make_ams(struct arc_msg *m, const struct arc_seal_request *req, unsigned n, stru
 	buf_init(&h);
 	buf_init(&bh);
 	sign_headers(m, arc_sign_headers(&m->set), &h);
-	arc_b64_encode(m->bh[m->seal_bh].digest, ARC_SHA256_LEN, &bh);
+	b64_encode(m->bh[m->seal_bh].digest, ARC_SHA256_LEN, &bh);
 	/* Tags in alphabetical order, as the signing suite writes them: the same
 	 * input then gives byte-identical fields (RSA PKCS#1 v1.5 is deterministic). */
 	buf_printf(ams, "a=%s; b=", arc_key_algorithm(req->key));

@@ -16,6 +16,7 @@
  * else the lowest instance k such that AMS k..N all verify.
  */
 #include "arc_int.h"
+#include "b64.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -215,7 +216,7 @@ check_sig(struct arc_msg *m, const struct arc_tags *tags, const unsigned char *d
 		return ARC_FAIL;
 	m->detail = NULL;
 	buf_init(&sig);
-	ok = arc_b64_decode(b->value, b->value_len, &sig) && sig.len <= ARC_MAX_B64
+	ok = b64_decode(b->value, b->value_len, &sig) && sig.len <= ARC_MAX_B64
 	     && arc_sig_verify(pk, alg, digest, (unsigned char *)sig.data, sig.len);
 	buf_free(&sig);
 	if (!ok)
@@ -255,7 +256,7 @@ verify_ams(struct arc_msg *m, unsigned i, const char **why)
 	if (h_names_seal(ht))
 		return *why = "AMS # signs an ARC-Seal", ARC_FAIL;
 	buf_init(&hash);
-	bh_ok = arc_b64_decode(bh->value, bh->value_len, &hash) && hash.len == ARC_SHA256_LEN
+	bh_ok = b64_decode(bh->value, bh->value_len, &hash) && hash.len == ARC_SHA256_LEN
 		&& memcmp(hash.data, m->bh[m->ams_bh[i - 1]].digest, ARC_SHA256_LEN) == 0;
 	buf_free(&hash);
 	if (!bh_ok)

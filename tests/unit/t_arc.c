@@ -7,6 +7,8 @@
 #include "testutil.h"
 #include "../../lib/arc.h"
 #include "../../lib/arc_int.h"
+#include "../../lib/b64.h"
+#include "../../lib/dkimv_key.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -204,12 +206,37 @@ START_TEST(test_base64)
 	struct buf b;
 
 	buf_init(&b);
-	ck_assert(arc_b64_decode("aGVs\r\n bG8=", 11, &b) && b.len == 5 && memcmp(b.data, "hello", 5) == 0);
-	ck_assert(!arc_b64_decode("aGVsbG8", 7, &b));
-	ck_assert(!arc_b64_decode("aG=sbG8=", 8, &b));
-	ck_assert(!arc_b64_decode("", 0, &b));
-	ck_assert(!arc_b64_decode("a*==", 4, &b));
+	ck_assert(b64_decode("aGVs\r\n bG8=", 11, &b) && b.len == 5 && memcmp(b.data, "hello", 5) == 0);
+	ck_assert(!b64_decode("aGVsbG8", 7, &b));
+	ck_assert(!b64_decode("aG=sbG8=", 8, &b));
+	ck_assert(!b64_decode("", 0, &b));
+	ck_assert(!b64_decode("a*==", 4, &b));
 	buf_free(&b);
+}
+END_TEST
+
+/* key records go through lib/dkimv_key, on the same base64 decoder */
+static const struct { const char *txt; bool ok; const char *why; } key_records[] = {
+	{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", true, "" },
+	{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7Ty\r\n WQHOg7hcvPapiMlrwIaaPcHURo=", true, "" },
+	{ "v=DKIM1; p=", true, "" },	/* revoked: readable, no key */
+	{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHUQ==", false,
+	  "an ed25519 key is 32 bytes, p= has 31" },
+	{ "v=DKIM1; k=rsa; p=aG=sbG8=", false, "p= is not valid base64" },
+	{ "v=DKIM1; k=rsa; p=====", false, "p= is not valid base64" },
+	{ "v=DKIM1; k=rsa; p=aGVsbG8=", false, "p= is not a public key OpenSSL can read" },
+};
+
+START_TEST(test_key_records)
+{
+	struct dkimv_key key;
+	struct buf why;
+
+	buf_init(&why);
+	ck_assert_msg(dkimv_key_parse(key_records[_i].txt, &key, &why) == key_records[_i].ok,
+		      "%s: %s", key_records[_i].txt, why.data ? why.data : "ok");
+	ck_assert_str_eq(why.data ? why.data : "", key_records[_i].why);
+	buf_free(&why);
 }
 END_TEST
 
@@ -253,7 +280,7 @@ body_b64(enum arc_canon c, const char *body, size_t chunk, struct buf *out)
 	for (size_t i = 0; i < n; i += chunk)
 		arc_bodyhash_update(&h, (const unsigned char *)body + i, n - i < chunk ? n - i : chunk);
 	arc_bodyhash_final(&h);
-	arc_b64_encode(h.digest, ARC_SHA256_LEN, out);
+	b64_encode(h.digest, ARC_SHA256_LEN, out);
 	arc_bodyhash_free(&h);
 }
 
@@ -619,7 +646,7 @@ write_zone(void)
 
 	buf_init(&b64);
 	buf_init(&txt);
-	arc_b64_encode(der, (size_t)len, &b64);
+	b64_encode(der, (size_t)len, &b64);
 	buf_printf(&txt, "v=DKIM1; k=rsa; p=%s", b64.data);
 	txt_entry(fp, "rsa._domainkey.seal.test", txt.data);
 	if (pk == NULL || edk == NULL || edf == NULL || !PEM_write_PrivateKey(edf, edk, NULL, NULL, 0, NULL, NULL)
@@ -629,7 +656,7 @@ write_zone(void)
 	}
 	buf_reset(&b64);
 	buf_reset(&txt);
-	arc_b64_encode(raw, raw_len, &b64);
+	b64_encode(raw, raw_len, &b64);
 	buf_printf(&txt, "v=DKIM1; k=ed25519; p=%s", b64.data);
 	txt_entry(fp, "ed._domainkey.seal.test", txt.data);
 	fprintf(fp, "ENTRY_BEGIN\nMATCH opcode qtype qname\nADJUST copy_id sleep=4\n"
@@ -666,6 +693,7 @@ main(void)
 	tcase_add_test(tc, test_tag_values);
 	tcase_add_test(tc, test_instances);
 	tcase_add_test(tc, test_base64);
+	tcase_add_loop_test(tc, test_key_records, 0, sizeof(key_records) / sizeof(key_records[0]));
 	tcase_add_test(tc, test_canon_header);
 	tcase_add_loop_test(tc, test_canon_body, 0, sizeof(bodies) / sizeof(bodies[0]));
 	tcase_add_loop_test(tc, test_structure, 0, sizeof(chains) / sizeof(chains[0]));
