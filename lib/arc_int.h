@@ -27,6 +27,8 @@ struct arc_tags {
 	size_t n;
 };
 
+enum arc_canon { ARC_CANON_SIMPLE, ARC_CANON_RELAXED };
+
 /* arc_parse.c */
 bool arc_tags_parse(const char *v, size_t len, struct arc_tags *out, const char **why);
 const struct arc_tag *arc_tag_get(const struct arc_tags *tags, const char *name);
@@ -34,9 +36,9 @@ bool arc_tag_is(const struct arc_tag *t, const char *value);
 bool arc_instance_parse(const char *s, size_t len, unsigned *out);
 unsigned arc_aar_instance(const char *v, size_t len);
 bool arc_domain_ok(const struct arc_tag *t);
+bool arc_canon_parse(const struct arc_tag *c, enum arc_canon *header, enum arc_canon *body);
 
 /* arc_canon.c */
-enum arc_canon { ARC_CANON_SIMPLE, ARC_CANON_RELAXED };
 
 /* header field "name:value" canonicalized, with CRLF when crlf; blank_start..
  * blank_end of value (b=) left out when blank_end > blank_start */

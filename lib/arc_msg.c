@@ -178,23 +178,17 @@ ams_body_params(struct arc_msg *m, unsigned i, enum arc_canon *c, bool *limited,
 	size_t idx = m->sets[i - 1][ARC_KIND_AMS];
 	const struct arc_hdr *h;
 	struct arc_tags tags;
-	const struct arc_tag *ct, *lt;
+	const struct arc_tag *lt;
+	enum arc_canon hc;
 	const char *why;
 
 	if (idx == ARC_NO_FIELD || idx == ARC_DUP_FIELD)
 		return false;
 	h = &m->hdrs[idx];
-	if (!arc_tags_parse(m->raw.data + h->value_off, h->value_len, &tags, &why))
+	if (!arc_tags_parse(m->raw.data + h->value_off, h->value_len, &tags, &why)
+	    || !arc_canon_parse(arc_tag_get(&tags, "c"), &hc, c))
 		return false;
-	ct = arc_tag_get(&tags, "c");
 	lt = arc_tag_get(&tags, "l");
-	*c = ARC_CANON_SIMPLE;
-	if (ct) {
-		const char *slash = memchr(ct->value, '/', ct->value_len);
-		if (slash && (size_t)(ct->value + ct->value_len - slash - 1) == strlen("relaxed")
-		    && memcmp(slash + 1, "relaxed", 7) == 0)
-			*c = ARC_CANON_RELAXED;
-	}
 	*limited = lt != NULL;
 	*l = 0;
 	for (size_t k = 0; lt && k < lt->value_len; k++) {

@@ -158,6 +158,41 @@ arc_aar_instance(const char *v, size_t len)
 	return i < len && v[i] == ';' ? n : 0;
 }
 
+/* canon_word - "simple" or "relaxed", len bytes at p */
+static bool
+canon_word(const char *p, size_t len, enum arc_canon *out)
+{
+	if (len == 7 && memcmp(p, "relaxed", 7) == 0)
+		*out = ARC_CANON_RELAXED;
+	else if (len == 6 && memcmp(p, "simple", 6) == 0)
+		*out = ARC_CANON_SIMPLE;
+	else
+		return false;
+	return true;
+}
+
+/* arc_canon_parse - c= (RFC 6376 3.5: "header[/body]", simple when absent);
+ * false when it names no canonicalization; body may be NULL */
+bool
+arc_canon_parse(const struct arc_tag *c, enum arc_canon *header, enum arc_canon *body)
+{
+	enum arc_canon b = ARC_CANON_SIMPLE;
+	const char *slash;
+	size_t n;
+
+	*header = ARC_CANON_SIMPLE;
+	if (c != NULL) {
+		slash = memchr(c->value, '/', c->value_len);
+		n = slash ? (size_t)(slash - c->value) : c->value_len;
+		if (!canon_word(c->value, n, header)
+		    || (slash && !canon_word(slash + 1, c->value_len - n - 1, &b)))
+			return false;
+	}
+	if (body)
+		*body = b;
+	return true;
+}
+
 /* arc_domain_ok - d= or s=: dot-separated labels of letters, digits, '-' and '_' */
 bool
 arc_domain_ok(const struct arc_tag *t)

@@ -154,27 +154,6 @@ check_structure(const struct arc_msg *m, struct arc_chain *out)
 	return true;
 }
 
-/* canon_of - c= header canonicalization; false when c= is no valid value */
-static bool
-canon_of(const struct arc_tag *c, enum arc_canon *hc)
-{
-	size_t n;
-
-	*hc = ARC_CANON_SIMPLE;
-	if (c == NULL)
-		return true;
-	for (n = 0; n < c->value_len && c->value[n] != '/'; n++)
-		;
-	if (n == 7 && memcmp(c->value, "relaxed", 7) == 0)
-		*hc = ARC_CANON_RELAXED;
-	else if (!(n == 6 && memcmp(c->value, "simple", 6) == 0))
-		return false;
-	if (n == c->value_len)
-		return true;
-	return (c->value_len - n - 1 == 7 && memcmp(c->value + n + 1, "relaxed", 7) == 0)
-	       || (c->value_len - n - 1 == 6 && memcmp(c->value + n + 1, "simple", 6) == 0);
-}
-
 /* h_names_seal - does h= name ARC-Seal (an AMS must not sign it)? */
 static bool
 h_names_seal(const struct arc_tag *h)
@@ -248,7 +227,7 @@ verify_ams(struct arc_msg *m, unsigned i, const char **why)
 	if (!arc_domain_ok(arc_tag_get(&tags, "d")) || !arc_domain_ok(arc_tag_get(&tags, "s")))
 		return *why = "AMS # d= or s= is missing or invalid", ARC_FAIL;
 	if (bh == NULL || ht == NULL || arc_tag_get(&tags, "b") == NULL
-	    || !canon_of(arc_tag_get(&tags, "c"), &hc) || !digits(arc_tag_get(&tags, "t"))
+	    || !arc_canon_parse(arc_tag_get(&tags, "c"), &hc, NULL) || !digits(arc_tag_get(&tags, "t"))
 	    || !digits(x) || m->ams_bh[i - 1] == ARC_NO_FIELD)
 		return *why = "AMS # has a missing or invalid tag", ARC_FAIL;
 	if (x && number(x) < (unsigned long long)time(NULL))

@@ -242,6 +242,31 @@ END_TEST
 
 /* ---------- canonicalization ---------- */
 
+/* c= as the AMS check and the body hash both read it (one reader) */
+static const struct { const char *c; bool ok; enum arc_canon h, b; } canons[] = {
+	{ NULL, true, ARC_CANON_SIMPLE, ARC_CANON_SIMPLE },
+	{ "relaxed", true, ARC_CANON_RELAXED, ARC_CANON_SIMPLE },
+	{ "simple/relaxed", true, ARC_CANON_SIMPLE, ARC_CANON_RELAXED },
+	{ "relaxed/relaxed", true, ARC_CANON_RELAXED, ARC_CANON_RELAXED },
+	{ "relaxed/", false, 0, 0 },
+	{ "foo/relaxed", false, 0, 0 },
+	{ "relaxed/simple/x", false, 0, 0 },
+	{ "Relaxed", false, 0, 0 },
+};
+
+START_TEST(test_canon_tag)
+{
+	struct arc_tag t = { .value = canons[_i].c, .value_len = canons[_i].c ? strlen(canons[_i].c) : 0 };
+	enum arc_canon h, b;
+
+	ck_assert(arc_canon_parse(canons[_i].c ? &t : NULL, &h, &b) == canons[_i].ok);
+	if (canons[_i].ok) {
+		ck_assert_int_eq(h, canons[_i].h);
+		ck_assert_int_eq(b, canons[_i].b);
+	}
+}
+END_TEST
+
 START_TEST(test_canon_header)
 {
 	struct buf b;
@@ -694,6 +719,7 @@ main(void)
 	tcase_add_test(tc, test_instances);
 	tcase_add_test(tc, test_base64);
 	tcase_add_loop_test(tc, test_key_records, 0, sizeof(key_records) / sizeof(key_records[0]));
+	tcase_add_loop_test(tc, test_canon_tag, 0, sizeof(canons) / sizeof(canons[0]));
 	tcase_add_test(tc, test_canon_header);
 	tcase_add_loop_test(tc, test_canon_body, 0, sizeof(bodies) / sizeof(bodies[0]));
 	tcase_add_loop_test(tc, test_structure, 0, sizeof(chains) / sizeof(chains[0]));
