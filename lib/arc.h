@@ -45,8 +45,6 @@ void arc_header(struct arc_msg *m, const char *name, const char *value, size_t l
  * (MaxHeaderBytes, NUL byte): a chain in this message cannot pass and is not
  * sealed; it is counted when it is an ARC field; why is static */
 void arc_unreadable(struct arc_msg *m, const char *name, const char *why);
-/* arc_has_fields - any ARC-Seal, ARC-Message-Signature or ARC-Authentication-Results? */
-bool arc_has_fields(const struct arc_msg *m);
 /* arc_eoh - end of the header: read the chain, start the body hashes, and
  * forget the fields nothing will read (all of them when the message has no
  * ARC field and sealing is off; with sealing on, all but the ones it signs) */

@@ -121,7 +121,6 @@ struct arc_msg {
 	const char *structure;		/* static: why the fields are no chain, or NULL */
 	const char *unreadable;		/* static: a field could not be read */
 	bool eoh;
-	bool newest_cv_fail;		/* the highest AS says cv=fail */
 	/* body hashes: the newest AMS's, older ones' (oldest-pass), the seal's */
 	struct arc_bodyhash *bh;
 	size_t n_bh;

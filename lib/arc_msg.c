@@ -152,12 +152,6 @@ arc_unreadable(struct arc_msg *m, const char *name, const char *why)
 		m->n_arc_fields++;
 }
 
-bool
-arc_has_fields(const struct arc_msg *m)
-{
-	return m->n_arc_fields > 0;
-}
-
 /* bodyhash_for - the index of a body hash with this canonicalization and l=, made if new */
 static size_t
 bodyhash_for(struct arc_msg *m, enum arc_canon c, bool limited, unsigned long long l)
