@@ -238,11 +238,12 @@ keep_only(struct arc_msg *m, const char *list)
 	}
 	buf_free(&m->raw);
 	m->raw = raw;
-	m->n_hdrs = n;
+	m->n_hdrs = m->cap_hdrs = n;
 	if (n == 0) {
 		free(m->hdrs);
 		m->hdrs = NULL;
-		m->cap_hdrs = 0;
+	} else {
+		m->hdrs = xrealloc(m->hdrs, n * sizeof(*m->hdrs));
 	}
 }
 
