@@ -117,20 +117,27 @@ void
 arc_header(struct arc_msg *m, const char *name, const char *value, size_t len)
 {
 	enum arc_kind k = arc_kind_of(name);
+	size_t name_len = strlen(name);
 	struct arc_hdr *h;
 
 	if (m->eoh)
 		return;
+	/* m->raw.len stays <= UINT32_MAX: these subtractions do not wrap */
+	if (name_len > UINT32_MAX - m->raw.len || len > UINT32_MAX - m->raw.len - name_len
+	    || m->n_hdrs == UINT32_MAX) {
+		arc_unreadable(m, name, "header section too large for ARC");
+		return;
+	}
 	if (m->n_hdrs == m->cap_hdrs) {
 		m->cap_hdrs = m->cap_hdrs ? m->cap_hdrs * 2 : 32;
 		m->hdrs = xrealloc(m->hdrs, m->cap_hdrs * sizeof(*m->hdrs));
 	}
 	h = &m->hdrs[m->n_hdrs];
-	h->name_off = m->raw.len;
-	h->name_len = strlen(name);
+	h->name_off = (uint32_t)m->raw.len;
+	h->name_len = (uint32_t)name_len;
 	buf_add(&m->raw, name, h->name_len);
-	h->value_off = m->raw.len;
-	h->value_len = len;
+	h->value_off = (uint32_t)m->raw.len;
+	h->value_len = (uint32_t)len;
 	buf_add(&m->raw, value, len);
 	m->n_hdrs++;
 	if (k == ARC_KINDS)
@@ -230,9 +237,9 @@ keep_only(struct arc_msg *m, const char *list)
 		if (!listed(list, name, trimmed_len(name, h.name_len)))
 			continue;
 		m->hdrs[n] = h;
-		m->hdrs[n].name_off = raw.len;
+		m->hdrs[n].name_off = (uint32_t)raw.len;
 		buf_add(&raw, name, h.name_len);
-		m->hdrs[n].value_off = raw.len;
+		m->hdrs[n].value_off = (uint32_t)raw.len;
 		buf_add(&raw, m->raw.data + h.value_off, h.value_len);
 		n++;
 	}
@@ -290,11 +297,6 @@ arc_body(struct arc_msg *m, const void *data, size_t len)
 		arc_bodyhash_update(&m->bh[i], data, len);
 }
 
-struct sorted_ref {
-	const char *name;
-	size_t len, idx;
-};
-
 static int
 name_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
@@ -303,31 +305,27 @@ name_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return r ? r : al < bl ? -1 : al > bl ? 1 : 0;
 }
 
+/* sorted_cmp - two header indexes by name, then position (m is the context) */
 static int
-sorted_cmp(const void *a, const void *b)
+sorted_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct sorted_ref *x = a, *y = b;
-	int r = name_cmp(x->name, x->len, y->name, y->len);
+	const struct arc_msg *m = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const char *xn = m->raw.data + m->hdrs[x].name_off, *yn = m->raw.data + m->hdrs[y].name_off;
+	int r = name_cmp(xn, trimmed_len(xn, m->hdrs[x].name_len), yn,
+			 trimmed_len(yn, m->hdrs[y].name_len));
 
-	return r ? r : x->idx < y->idx ? -1 : x->idx > y->idx ? 1 : 0;
+	return r ? r : x < y ? -1 : x > y ? 1 : 0;
 }
 
 /* sort_headers - m->sorted: header indexes by name, then by position */
 static void
 sort_headers(struct arc_msg *m)
 {
-	struct sorted_ref *refs = xcalloc(m->n_hdrs + 1, sizeof(*refs));
-
-	for (size_t i = 0; i < m->n_hdrs; i++) {
-		refs[i].name = m->raw.data + m->hdrs[i].name_off;
-		refs[i].len = trimmed_len(refs[i].name, m->hdrs[i].name_len);
-		refs[i].idx = i;
-	}
-	qsort(refs, m->n_hdrs, sizeof(*refs), sorted_cmp);
-	m->sorted = xcalloc(m->n_hdrs + 1, sizeof(size_t));
+	m->sorted = xcalloc(m->n_hdrs + 1, sizeof(*m->sorted));
 	for (size_t i = 0; i < m->n_hdrs; i++)
-		m->sorted[i] = refs[i].idx;
-	free(refs);
+		m->sorted[i] = (uint32_t)i;
+	qsort_r(m->sorted, m->n_hdrs, sizeof(*m->sorted), sorted_cmp, m);
 	m->sorted_done = true;
 }
 
