@@ -30,6 +30,8 @@ struct arc_settings {
 	struct dns *dns;		/* key lookups (the session's stage copy) */
 	unsigned min_key_bits;		/* RSA keys below this never verify (DKIMMinKeyBits) */
 	bool sealing;			/* keep what a seal needs even without a chain */
+	const char *sign_headers;	/* with sealing: the AMS h= candidates, colon-separated
+					 * (NULL: ARC_DEFAULT_SIGN_HEADERS); outlives the message */
 };
 
 struct arc_msg;
@@ -43,9 +45,9 @@ void arc_header(struct arc_msg *m, const char *name, const char *value, size_t l
  * (MaxHeaderBytes, NUL byte): a chain in this message cannot pass and is not
  * sealed; it is counted when it is an ARC field; why is static */
 void arc_unreadable(struct arc_msg *m, const char *name, const char *why);
-/* arc_has_fields - any ARC-Seal, ARC-Message-Signature or ARC-Authentication-Results? */
-bool arc_has_fields(const struct arc_msg *m);
-/* arc_eoh - end of the header: read the chain, start the body hashes */
+/* arc_eoh - end of the header: read the chain, start the body hashes, and
+ * forget the fields nothing will read (all of them when the message has no
+ * ARC field and sealing is off; with sealing on, all but the ones it signs) */
 void arc_eoh(struct arc_msg *m);
 bool arc_wants_body(const struct arc_msg *m);
 void arc_body(struct arc_msg *m, const void *data, size_t len);
@@ -78,7 +80,6 @@ struct arc_seal_request {
 	const struct arc_key *key;
 	const char *authserv_id;	/* the AAR's authserv-id */
 	const char *results;		/* the AAR after "authserv-id;" (our A-R results) */
-	const char *headers;		/* h= candidates, colon-separated (NULL: the default) */
 	time_t now;			/* t= */
 };
 

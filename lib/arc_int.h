@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/evp.h>
 #include "arc.h"
 
@@ -27,17 +28,18 @@ struct arc_tags {
 	size_t n;
 };
 
+enum arc_canon { ARC_CANON_SIMPLE, ARC_CANON_RELAXED };
+
 /* arc_parse.c */
 bool arc_tags_parse(const char *v, size_t len, struct arc_tags *out, const char **why);
 const struct arc_tag *arc_tag_get(const struct arc_tags *tags, const char *name);
 bool arc_tag_is(const struct arc_tag *t, const char *value);
 bool arc_instance_parse(const char *s, size_t len, unsigned *out);
 unsigned arc_aar_instance(const char *v, size_t len);
-bool arc_b64_decode(const char *s, size_t len, struct buf *out);
 bool arc_domain_ok(const struct arc_tag *t);
+bool arc_canon_parse(const struct arc_tag *c, enum arc_canon *header, enum arc_canon *body);
 
 /* arc_canon.c */
-enum arc_canon { ARC_CANON_SIMPLE, ARC_CANON_RELAXED };
 
 /* header field "name:value" canonicalized, with CRLF when crlf; blank_start..
  * blank_end of value (b=) left out when blank_end > blank_start */
@@ -92,11 +94,16 @@ bool arc_sig_verify(EVP_PKEY *pk, enum arc_alg alg, const unsigned char *digest,
 		    const unsigned char *sig, size_t sig_len);
 /* sign a SHA-256 digest; base64 of the signature into out */
 bool arc_sig_sign(const struct arc_key *k, const unsigned char *digest, struct buf *out);
-void arc_b64_encode(const unsigned char *p, size_t n, struct buf *out);
+
+/* arc_seal.c */
+const char *arc_sign_headers(const struct arc_settings *set);
 
 /* arc_verify.c: the message as fed */
+/* 32-bit offsets: the index costs 16 bytes a field, which matters when a
+ * header is 170,000 fields of a few bytes; arc_header refuses a header
+ * that would not fit */
 struct arc_hdr {
-	size_t name_off, name_len, value_off, value_len;	/* in arc_msg.raw */
+	uint32_t name_off, name_len, value_off, value_len;	/* in arc_msg.raw */
 };
 
 enum arc_kind { ARC_KIND_AAR, ARC_KIND_AMS, ARC_KIND_AS, ARC_KINDS };
@@ -109,7 +116,7 @@ struct arc_msg {
 	struct buf raw;			/* every header name and value, back to back */
 	struct arc_hdr *hdrs;
 	size_t n_hdrs, cap_hdrs;
-	size_t *sorted;			/* header indexes by name, then position */
+	uint32_t *sorted;		/* header indexes by name, then position */
 	bool sorted_done;
 	/* [instance - 1][kind]: header index, ARC_NO_FIELD or ARC_DUP_FIELD */
 	size_t sets[ARC_MAX_INSTANCES][ARC_KINDS];
@@ -118,7 +125,6 @@ struct arc_msg {
 	const char *structure;		/* static: why the fields are no chain, or NULL */
 	const char *unreadable;		/* static: a field could not be read */
 	bool eoh;
-	bool newest_cv_fail;		/* the highest AS says cv=fail */
 	/* body hashes: the newest AMS's, older ones' (oldest-pass), the seal's */
 	struct arc_bodyhash *bh;
 	size_t n_bh;

@@ -10,6 +10,7 @@
  * failed one; the ValiMail suite agrees, public_key_na is cv=fail).
  */
 #include "arc_int.h"
+#include "b64.h"
 #include "dkimv_key.h"
 
 #include <stdio.h>
@@ -144,19 +145,6 @@ arc_sig_verify(EVP_PKEY *pk, enum arc_alg alg, const unsigned char *digest,
 	return ok;
 }
 
-/* arc_b64_encode - base64, no line breaks */
-void
-arc_b64_encode(const unsigned char *p, size_t n, struct buf *out)
-{
-	size_t start = out->len, need = 4 * ((n + 2) / 3) + 1;
-
-	buf_add(out, "", 0);
-	for (size_t i = 0; i < need; i++)
-		buf_addc(out, '\0');
-	out->len = start + (size_t)EVP_EncodeBlock((unsigned char *)out->data + start, p, (int)n);
-	out->data[out->len] = '\0';
-}
-
 /* arc_sig_sign - see arc_int.h */
 bool
 arc_sig_sign(const struct arc_key *k, const unsigned char *digest, struct buf *out)
@@ -180,7 +168,7 @@ arc_sig_sign(const struct arc_key *k, const unsigned char *digest, struct buf *o
 		EVP_MD_CTX_free(md);
 	}
 	if (ok)
-		arc_b64_encode(sig, len, out);
+		b64_encode(sig, len, out);
 	free(sig);
 	return ok;
 }

@@ -1,8 +1,13 @@
 /*
  * arc_msg - the message as ARC sees it: every header field kept once in one
- * buffer (a memcpy per field, so a message without ARC costs next to
- * nothing), the ARC fields sorted into sets by instance as they arrive, the
- * body hashes the signatures ask for, and header selection for h=.
+ * buffer (a memcpy per field), the ARC fields sorted into sets by instance
+ * as they arrive, the body hashes the signatures ask for, and header
+ * selection for h=.
+ *
+ * An AMS may name any field, and an ARC field may come last, so the whole
+ * header is kept until its end. There the copy of a message without ARC
+ * fields shrinks to what its seal signs (nothing when sealing is off): it
+ * does not wait through the body and the end-of-message lookups.
  *
  * h= selection takes fields bottom up per name (RFC 6376 5.4.2). Fields are
  * sorted by name once, so each h= name is a binary search, not a scan of
@@ -112,20 +117,27 @@ void
 arc_header(struct arc_msg *m, const char *name, const char *value, size_t len)
 {
 	enum arc_kind k = arc_kind_of(name);
+	size_t name_len = strlen(name);
 	struct arc_hdr *h;
 
 	if (m->eoh)
 		return;
+	/* m->raw.len stays <= UINT32_MAX: these subtractions do not wrap */
+	if (name_len > UINT32_MAX - m->raw.len || len > UINT32_MAX - m->raw.len - name_len
+	    || m->n_hdrs == UINT32_MAX) {
+		arc_unreadable(m, name, "header section too large for ARC");
+		return;
+	}
 	if (m->n_hdrs == m->cap_hdrs) {
 		m->cap_hdrs = m->cap_hdrs ? m->cap_hdrs * 2 : 32;
 		m->hdrs = xrealloc(m->hdrs, m->cap_hdrs * sizeof(*m->hdrs));
 	}
 	h = &m->hdrs[m->n_hdrs];
-	h->name_off = m->raw.len;
-	h->name_len = strlen(name);
+	h->name_off = (uint32_t)m->raw.len;
+	h->name_len = (uint32_t)name_len;
 	buf_add(&m->raw, name, h->name_len);
-	h->value_off = m->raw.len;
-	h->value_len = len;
+	h->value_off = (uint32_t)m->raw.len;
+	h->value_len = (uint32_t)len;
 	buf_add(&m->raw, value, len);
 	m->n_hdrs++;
 	if (k == ARC_KINDS)
@@ -145,12 +157,6 @@ arc_unreadable(struct arc_msg *m, const char *name, const char *why)
 		m->unreadable = why;
 	if (arc_kind_of(name) != ARC_KINDS)
 		m->n_arc_fields++;
-}
-
-bool
-arc_has_fields(const struct arc_msg *m)
-{
-	return m->n_arc_fields > 0;
 }
 
 /* bodyhash_for - the index of a body hash with this canonicalization and l=, made if new */
@@ -173,23 +179,17 @@ ams_body_params(struct arc_msg *m, unsigned i, enum arc_canon *c, bool *limited,
 	size_t idx = m->sets[i - 1][ARC_KIND_AMS];
 	const struct arc_hdr *h;
 	struct arc_tags tags;
-	const struct arc_tag *ct, *lt;
+	const struct arc_tag *lt;
+	enum arc_canon hc;
 	const char *why;
 
 	if (idx == ARC_NO_FIELD || idx == ARC_DUP_FIELD)
 		return false;
 	h = &m->hdrs[idx];
-	if (!arc_tags_parse(m->raw.data + h->value_off, h->value_len, &tags, &why))
+	if (!arc_tags_parse(m->raw.data + h->value_off, h->value_len, &tags, &why)
+	    || !arc_canon_parse(arc_tag_get(&tags, "c"), &hc, c))
 		return false;
-	ct = arc_tag_get(&tags, "c");
 	lt = arc_tag_get(&tags, "l");
-	*c = ARC_CANON_SIMPLE;
-	if (ct) {
-		const char *slash = memchr(ct->value, '/', ct->value_len);
-		if (slash && (size_t)(ct->value + ct->value_len - slash - 1) == strlen("relaxed")
-		    && memcmp(slash + 1, "relaxed", 7) == 0)
-			*c = ARC_CANON_RELAXED;
-	}
 	*limited = lt != NULL;
 	*l = 0;
 	for (size_t k = 0; lt && k < lt->value_len; k++) {
@@ -200,6 +200,60 @@ ams_body_params(struct arc_msg *m, unsigned i, enum arc_canon *c, bool *limited,
 	return true;
 }
 
+/* trimmed_len - a field name without the white space before its colon */
+static size_t
+trimmed_len(const char *name, size_t len)
+{
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	return len;
+}
+
+/* listed - is the field called name (len bytes) in the colon-separated list? */
+static bool
+listed(const char *list, const char *name, size_t len)
+{
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n == len && strncasecmp(p, name, len) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+/* keep_only - drop every field not named in list (NULL: every field); the
+ * sets are not read again (no ARC field, or a chain that fails unread) */
+static void
+keep_only(struct arc_msg *m, const char *list)
+{
+	struct buf raw;
+	size_t n = 0;
+
+	buf_init(&raw);
+	for (size_t i = 0; list && i < m->n_hdrs; i++) {
+		struct arc_hdr h = m->hdrs[i];
+		const char *name = m->raw.data + h.name_off;
+		if (!listed(list, name, trimmed_len(name, h.name_len)))
+			continue;
+		m->hdrs[n] = h;
+		m->hdrs[n].name_off = (uint32_t)raw.len;
+		buf_add(&raw, name, h.name_len);
+		m->hdrs[n].value_off = (uint32_t)raw.len;
+		buf_add(&raw, m->raw.data + h.value_off, h.value_len);
+		n++;
+	}
+	buf_free(&m->raw);
+	m->raw = raw;
+	m->n_hdrs = m->cap_hdrs = n;
+	if (n == 0) {
+		free(m->hdrs);
+		m->hdrs = NULL;
+	} else {
+		m->hdrs = xrealloc(m->hdrs, n * sizeof(*m->hdrs));
+	}
+}
+
 /* arc_eoh - see arc.h: body hashes for every AMS of a chain that may pass, and the seal's */
 void
 arc_eoh(struct arc_msg *m)
@@ -207,6 +261,9 @@ arc_eoh(struct arc_msg *m)
 	if (m->eoh)
 		return;
 	m->eoh = true;
+	/* no chain to read (none, or one that fails unread): only a seal reads fields */
+	if (m->n_arc_fields == 0 || m->unreadable)
+		keep_only(m, m->set.sealing && m->unreadable == NULL ? arc_sign_headers(&m->set) : NULL);
 	if (m->n_arc_fields > 0 && m->structure == NULL && m->unreadable == NULL) {
 		for (unsigned i = 1; i <= m->highest; i++) {
 			enum arc_canon c;
@@ -240,19 +297,6 @@ arc_body(struct arc_msg *m, const void *data, size_t len)
 		arc_bodyhash_update(&m->bh[i], data, len);
 }
 
-struct sorted_ref {
-	const char *name;
-	size_t len, idx;
-};
-
-static size_t
-trimmed_len(const char *name, size_t len)
-{
-	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
-		len--;
-	return len;
-}
-
 static int
 name_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
@@ -261,31 +305,27 @@ name_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return r ? r : al < bl ? -1 : al > bl ? 1 : 0;
 }
 
+/* sorted_cmp - two header indexes by name, then position (m is the context) */
 static int
-sorted_cmp(const void *a, const void *b)
+sorted_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct sorted_ref *x = a, *y = b;
-	int r = name_cmp(x->name, x->len, y->name, y->len);
+	const struct arc_msg *m = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const char *xn = m->raw.data + m->hdrs[x].name_off, *yn = m->raw.data + m->hdrs[y].name_off;
+	int r = name_cmp(xn, trimmed_len(xn, m->hdrs[x].name_len), yn,
+			 trimmed_len(yn, m->hdrs[y].name_len));
 
-	return r ? r : x->idx < y->idx ? -1 : x->idx > y->idx ? 1 : 0;
+	return r ? r : x < y ? -1 : x > y ? 1 : 0;
 }
 
 /* sort_headers - m->sorted: header indexes by name, then by position */
 static void
 sort_headers(struct arc_msg *m)
 {
-	struct sorted_ref *refs = xcalloc(m->n_hdrs + 1, sizeof(*refs));
-
-	for (size_t i = 0; i < m->n_hdrs; i++) {
-		refs[i].name = m->raw.data + m->hdrs[i].name_off;
-		refs[i].len = trimmed_len(refs[i].name, m->hdrs[i].name_len);
-		refs[i].idx = i;
-	}
-	qsort(refs, m->n_hdrs, sizeof(*refs), sorted_cmp);
-	m->sorted = xcalloc(m->n_hdrs + 1, sizeof(size_t));
+	m->sorted = xcalloc(m->n_hdrs + 1, sizeof(*m->sorted));
 	for (size_t i = 0; i < m->n_hdrs; i++)
-		m->sorted[i] = refs[i].idx;
-	free(refs);
+		m->sorted[i] = (uint32_t)i;
+	qsort_r(m->sorted, m->n_hdrs, sizeof(*m->sorted), sorted_cmp, m);
 	m->sorted_done = true;
 }
 

@@ -1,6 +1,6 @@
 /*
  * arc_parse - the tag-lists of ARC-Seal and ARC-Message-Signature (RFC 6376
- * 3.2, as RFC 8617 4.1 says), the "i=N;" prefix of an AAR, base64.
+ * 3.2, as RFC 8617 4.1 says), the "i=N;" prefix of an AAR.
  *
  * Strict, as the RFC grammar is: a tag name is ALPHA *(ALPHA / DIGIT / "_"),
  * names are case-sensitive, a name twice or an empty tag-spec (";;") makes
@@ -158,48 +158,39 @@ arc_aar_instance(const char *v, size_t len)
 	return i < len && v[i] == ';' ? n : 0;
 }
 
-static int
-b64_value(char c)
+/* canon_word - "simple" or "relaxed", len bytes at p */
+static bool
+canon_word(const char *p, size_t len, enum arc_canon *out)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
+	if (len == 7 && memcmp(p, "relaxed", 7) == 0)
+		*out = ARC_CANON_RELAXED;
+	else if (len == 6 && memcmp(p, "simple", 6) == 0)
+		*out = ARC_CANON_SIMPLE;
+	else
+		return false;
+	return true;
 }
 
-/* arc_b64_decode - base64 with folding white space; false when empty or invalid */
+/* arc_canon_parse - c= (RFC 6376 3.5: "header[/body]", simple when absent);
+ * false when it names no canonicalization; body may be NULL */
 bool
-arc_b64_decode(const char *s, size_t len, struct buf *out)
+arc_canon_parse(const struct arc_tag *c, enum arc_canon *header, enum arc_canon *body)
 {
-	unsigned acc = 0;
-	int bits = 0, pad = 0;
-	size_t n = 0;
+	enum arc_canon b = ARC_CANON_SIMPLE;
+	const char *slash;
+	size_t n;
 
-	buf_reset(out);
-	for (size_t i = 0; i < len; i++) {
-		int v;
-		if (is_fws(s[i]))
-			continue;
-		if (s[i] == '=') {
-			pad++;
-			n++;
-			continue;
-		}
-		v = b64_value(s[i]);
-		if (v < 0 || pad)
+	*header = ARC_CANON_SIMPLE;
+	if (c != NULL) {
+		slash = memchr(c->value, '/', c->value_len);
+		n = slash ? (size_t)(slash - c->value) : c->value_len;
+		if (!canon_word(c->value, n, header)
+		    || (slash && !canon_word(slash + 1, c->value_len - n - 1, &b)))
 			return false;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		n++;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_addc(out, (char)((acc >> bits) & 0xff));
-		}
 	}
-	return n > 0 && n % 4 == 0 && pad <= 2 && out->len > 0;
+	if (body)
+		*body = b;
+	return true;
 }
 
 /* arc_domain_ok - d= or s=: dot-separated labels of letters, digits, '-' and '_' */

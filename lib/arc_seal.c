@@ -12,6 +12,7 @@
  * (RFC 8617 5.1.2: the failed sets below are not vouched for).
  */
 #include "arc_int.h"
+#include "b64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,13 @@ seal_instance(const struct arc_msg *m, const struct arc_chain *chain, const char
 	return m->highest + 1;
 }
 
+/* arc_sign_headers - the names a seal may sign (see arc_settings) */
+const char *
+arc_sign_headers(const struct arc_settings *set)
+{
+	return set->sign_headers ? set->sign_headers : ARC_DEFAULT_SIGN_HEADERS;
+}
+
 /* sign_headers - h= for the AMS: each wanted name as often as the message has it */
 static void
 sign_headers(struct arc_msg *m, const char *wanted, struct buf *h)
@@ -123,8 +131,8 @@ make_ams(struct arc_msg *m, const struct arc_seal_request *req, unsigned n, stru
 
 	buf_init(&h);
 	buf_init(&bh);
-	sign_headers(m, req->headers ? req->headers : ARC_DEFAULT_SIGN_HEADERS, &h);
-	arc_b64_encode(m->bh[m->seal_bh].digest, ARC_SHA256_LEN, &bh);
+	sign_headers(m, arc_sign_headers(&m->set), &h);
+	b64_encode(m->bh[m->seal_bh].digest, ARC_SHA256_LEN, &bh);
 	/* Tags in alphabetical order, as the signing suite writes them: the same
 	 * input then gives byte-identical fields (RSA PKCS#1 v1.5 is deterministic). */
 	buf_printf(ams, "a=%s; b=", arc_key_algorithm(req->key));

@@ -16,6 +16,7 @@
  * else the lowest instance k such that AMS k..N all verify.
  */
 #include "arc_int.h"
+#include "b64.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -153,27 +154,6 @@ check_structure(const struct arc_msg *m, struct arc_chain *out)
 	return true;
 }
 
-/* canon_of - c= header canonicalization; false when c= is no valid value */
-static bool
-canon_of(const struct arc_tag *c, enum arc_canon *hc)
-{
-	size_t n;
-
-	*hc = ARC_CANON_SIMPLE;
-	if (c == NULL)
-		return true;
-	for (n = 0; n < c->value_len && c->value[n] != '/'; n++)
-		;
-	if (n == 7 && memcmp(c->value, "relaxed", 7) == 0)
-		*hc = ARC_CANON_RELAXED;
-	else if (!(n == 6 && memcmp(c->value, "simple", 6) == 0))
-		return false;
-	if (n == c->value_len)
-		return true;
-	return (c->value_len - n - 1 == 7 && memcmp(c->value + n + 1, "relaxed", 7) == 0)
-	       || (c->value_len - n - 1 == 6 && memcmp(c->value + n + 1, "simple", 6) == 0);
-}
-
 /* h_names_seal - does h= name ARC-Seal (an AMS must not sign it)? */
 static bool
 h_names_seal(const struct arc_tag *h)
@@ -215,7 +195,7 @@ check_sig(struct arc_msg *m, const struct arc_tags *tags, const unsigned char *d
 		return ARC_FAIL;
 	m->detail = NULL;
 	buf_init(&sig);
-	ok = arc_b64_decode(b->value, b->value_len, &sig) && sig.len <= ARC_MAX_B64
+	ok = b64_decode(b->value, b->value_len, &sig) && sig.len <= ARC_MAX_B64
 	     && arc_sig_verify(pk, alg, digest, (unsigned char *)sig.data, sig.len);
 	buf_free(&sig);
 	if (!ok)
@@ -247,7 +227,7 @@ verify_ams(struct arc_msg *m, unsigned i, const char **why)
 	if (!arc_domain_ok(arc_tag_get(&tags, "d")) || !arc_domain_ok(arc_tag_get(&tags, "s")))
 		return *why = "AMS # d= or s= is missing or invalid", ARC_FAIL;
 	if (bh == NULL || ht == NULL || arc_tag_get(&tags, "b") == NULL
-	    || !canon_of(arc_tag_get(&tags, "c"), &hc) || !digits(arc_tag_get(&tags, "t"))
+	    || !arc_canon_parse(arc_tag_get(&tags, "c"), &hc, NULL) || !digits(arc_tag_get(&tags, "t"))
 	    || !digits(x) || m->ams_bh[i - 1] == ARC_NO_FIELD)
 		return *why = "AMS # has a missing or invalid tag", ARC_FAIL;
 	if (x && number(x) < (unsigned long long)time(NULL))
@@ -255,7 +235,7 @@ verify_ams(struct arc_msg *m, unsigned i, const char **why)
 	if (h_names_seal(ht))
 		return *why = "AMS # signs an ARC-Seal", ARC_FAIL;
 	buf_init(&hash);
-	bh_ok = arc_b64_decode(bh->value, bh->value_len, &hash) && hash.len == ARC_SHA256_LEN
+	bh_ok = b64_decode(bh->value, bh->value_len, &hash) && hash.len == ARC_SHA256_LEN
 		&& memcmp(hash.data, m->bh[m->ams_bh[i - 1]].digest, ARC_SHA256_LEN) == 0;
 	buf_free(&hash);
 	if (!bh_ok)

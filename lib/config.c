@@ -77,7 +77,7 @@ static const struct config_key config_keys[] = {
 	{ "ARCSign",		CT_BOOL,	OFF(arc_sign),		0, 0, NULL },
 	{ "ARCSignDomain",	CT_ARC_NAME,	OFF(arc_sign_domain),	0, 0, NULL },
 	{ "ARCSignSelector",	CT_ARC_NAME,	OFF(arc_sign_selector),	0, 0, NULL },
-	{ "ARCSignKey",		CT_ARC_KEY,	OFF(arc_sign_key_file),	0, 0, NULL },
+	{ "ARCSignKey",		CT_ARC_KEY,	0,			0, 0, NULL },
 	{ "ARCSignHeaders",	CT_ARC_HEADERS,	OFF(arc_sign_headers),	0, 0, NULL },
 	{ "TrustedAuthservIDs",	CT_AUTHSERV_IDS, 0,			0, 0, NULL },
 	/* DMARC history store and failure reports (issue 11) */
@@ -215,7 +215,6 @@ config_free(struct config *cfg)
 	free_list(&cfg->trusted_authserv_ids, &cfg->n_trusted_authserv_ids);
 	free(cfg->arc_sign_domain);
 	free(cfg->arc_sign_selector);
-	free(cfg->arc_sign_key_file);
 	free(cfg->arc_sign_headers);
 	arc_key_free(cfg->arc_sign_key);
 	free(cfg->history_db);
@@ -502,46 +501,62 @@ parse_authserv_ids(struct config *cfg, const char *value, struct buf *why)
 	return ok;
 }
 
-/* parse_arc_sign - ARCSignDomain/Selector (a domain name), ARCSignKey (a
- * PEM private key, loaded now so -n reports it), ARCSignHeaders (names) */
-static bool
-parse_arc_sign(struct config *cfg, const struct config_key *key, const char *value, void *field,
-	       struct buf *why)
+/* lower_copy - a lower-case copy */
+static char *
+lower_copy(const char *value)
 {
-	struct buf list;
-	char *copy, *save = NULL, *tok;
+	char *copy = xstrdup(value);
 
-	if (key->type == CT_ARC_NAME && !check_domain(value, why))
-		return false;
-	if (key->type == CT_ARC_KEY) {
-		arc_key_free(cfg->arc_sign_key);
-		cfg->arc_sign_key = arc_key_load(value, why);
-		if (cfg->arc_sign_key == NULL)
-			return false;
-	}
-	buf_init(&list);
-	copy = xstrdup(value);
 	for (char *p = copy; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (key->type == CT_ARC_HEADERS) {
-		for (tok = strtok_r(copy, ":, \t", &save); tok; tok = strtok_r(NULL, ":, \t", &save)) {
-			if (strcmp(tok, "authentication-results") == 0 || strncmp(tok, "arc-", 4) == 0) {
-				buf_printf(why, "ARCSignHeaders must not name %s", tok);
-				free(copy);
-				buf_free(&list);
-				return false;
-			}
+	return copy;
+}
+
+/* parse_arc_name - ARCSignDomain, ARCSignSelector: a domain name, in lower case */
+static bool
+parse_arc_name(const char *value, char **field, struct buf *why)
+{
+	if (!check_domain(value, why))
+		return false;
+	free(*field);
+	*field = lower_copy(value);
+	return true;
+}
+
+/* parse_arc_key - ARCSignKey: the PEM private key, loaded here (once per
+ * conf, and -n reports a bad one) */
+static bool
+parse_arc_key(struct config *cfg, const char *path, struct buf *why)
+{
+	arc_key_free(cfg->arc_sign_key);
+	cfg->arc_sign_key = arc_key_load(path, why);
+	return cfg->arc_sign_key != NULL;
+}
+
+/* parse_arc_headers - ARCSignHeaders: names split at ':', ',' or blanks, kept
+ * lower case and colon-separated; no ARC field, no Authentication-Results */
+static bool
+parse_arc_headers(const char *value, char **field, struct buf *why)
+{
+	char *copy = lower_copy(value), *save = NULL, *tok;
+	struct buf list;
+	bool ok = true;
+
+	buf_init(&list);
+	for (tok = strtok_r(copy, ":, \t", &save); tok && ok; tok = strtok_r(NULL, ":, \t", &save)) {
+		ok = strcmp(tok, "authentication-results") != 0 && strncmp(tok, "arc-", 4) != 0;
+		if (ok)
 			buf_printf(&list, "%s%s", list.len ? ":" : "", tok);
-		}
-		free(copy);
-		copy = buf_steal(&list);
+		else
+			buf_printf(why, "ARCSignHeaders must not name %s", tok);
+	}
+	free(copy);
+	if (ok) {
+		free(*field);
+		*field = buf_steal(&list);
 	}
 	buf_free(&list);
-	free(*(char **)field);
-	*(char **)field = key->type == CT_ARC_KEY ? xstrdup(value) : copy;
-	if (key->type == CT_ARC_KEY)
-		free(copy);
-	return true;
+	return ok;
 }
 
 static bool
@@ -616,9 +631,11 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 	case CT_AUTHSERV_IDS:
 		return parse_authserv_ids(cfg, value, why);
 	case CT_ARC_NAME:
+		return parse_arc_name(value, field, why);
 	case CT_ARC_KEY:
+		return parse_arc_key(cfg, value, why);
 	case CT_ARC_HEADERS:
-		return parse_arc_sign(cfg, key, value, field, why);
+		return parse_arc_headers(value, field, why);
 	case CT_OVERRIDES:
 		free_overrides(cfg);
 		return for_each_line(value, add_override, cfg, why);

@@ -67,10 +67,10 @@ struct config {
 	char **arc_trusted_sealers;
 	size_t n_arc_trusted_sealers;
 	/* ARC sealing: ARCSign, ARCSignDomain, ARCSignSelector (lower case),
-	 * ARCSignKey (the path, and the key loaded from it), ARCSignHeaders
+	 * ARCSignKey (the key loaded from that file), ARCSignHeaders
 	 * (lower case, colon-separated; NULL: ARC_DEFAULT_SIGN_HEADERS) */
 	bool arc_sign;
-	char *arc_sign_domain, *arc_sign_selector, *arc_sign_key_file, *arc_sign_headers;
+	char *arc_sign_domain, *arc_sign_selector, *arc_sign_headers;
 	struct arc_key *arc_sign_key;
 	/* TrustedAuthservIDs: upstream A-R ids believed from TrustedNetworks clients */
 	char **trusted_authserv_ids;

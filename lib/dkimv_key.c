@@ -6,6 +6,7 @@
  * OpenSSL cannot read make the record unusable. Unknown tags are ignored.
  */
 #include "dkimv_key.h"
+#include "b64.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -108,34 +109,26 @@ has_flag(const struct tag *t, const char *word)
 static unsigned
 key_bits(const struct tag *p, enum dkimv_key_type type, struct buf *why, EVP_PKEY **out)
 {
-	struct buf b64;
-	unsigned char *der;
+	struct buf der;
 	unsigned bits = 0;
-	int n;
 
-	buf_init(&b64);
-	for (size_t i = 0; i < p->value_len; i++)
-		if (!is_wsp(p->value[i]))
-			buf_addc(&b64, p->value[i]);
-	der = xmalloc(b64.len + 3);
-	n = b64.len % 4 == 0 ? EVP_DecodeBlock(der, (unsigned char *)b64.data, (int)b64.len) : -1;
-	if (n >= 0)	/* EVP_DecodeBlock counts the padding as bytes */
-		n -= (b64.len > 0 && b64.data[b64.len - 1] == '=') + (b64.len > 1 && b64.data[b64.len - 2] == '=');
-	if (n < 0) {
+	buf_init(&der);
+	if (!b64_decode(p->value, p->value_len, &der)) {
 		buf_adds(why, "p= is not valid base64");
 	} else if (type == DKIMV_KEY_ED25519) {
-		if (n == ED25519_KEY_BYTES)
+		if (der.len == ED25519_KEY_BYTES)
 			bits = 256;
 		if (bits && out)
-			*out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, (size_t)n);
+			*out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+							   (unsigned char *)der.data, der.len);
 		if (bits && out && *out == NULL)
 			bits = 0, buf_adds(why, "p= is not an ed25519 key OpenSSL can read");
-		else if (n != ED25519_KEY_BYTES)
-			buf_printf(why, "an ed25519 key is 32 bytes, p= has %d", n);
+		else if (der.len != ED25519_KEY_BYTES)
+			buf_printf(why, "an ed25519 key is 32 bytes, p= has %zu", der.len);
 	} else {
-		const unsigned char *q = der;
-		EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, n);
-		if (pk == NULL || q != der + n)
+		const unsigned char *q = (unsigned char *)der.data;
+		EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, (long)der.len);
+		if (pk == NULL || q != (unsigned char *)der.data + der.len)
 			buf_adds(why, "p= is not a public key OpenSSL can read");
 		else if (EVP_PKEY_base_id(pk) != EVP_PKEY_RSA)
 			buf_adds(why, "p= is not an RSA key");
@@ -145,8 +138,7 @@ key_bits(const struct tag *p, enum dkimv_key_type type, struct buf *why, EVP_PKE
 			*out = pk, pk = NULL;
 		EVP_PKEY_free(pk);
 	}
-	free(der);
-	buf_free(&b64);
+	buf_free(&der);
 	return bits;
 }
 

@@ -246,6 +246,7 @@ session_mail_from(struct session *s, const char *address)
 		.dns = &s->stage_dns,
 		.min_key_bits = (unsigned)s->rt->cfg.dkim_min_key_bits,
 		.sealing = s->rt->cfg.arc_sign && s->rt->cfg.arc_sign_key,
+		.sign_headers = s->rt->cfg.arc_sign_headers,
 	});
 }
 
@@ -828,7 +829,6 @@ seal(struct session *s, const struct arc_chain *arc, struct verdict *v)
 		.key = cfg->arc_sign_key,
 		.authserv_id = id,
 		.results = *results ? results : "none",
-		.headers = cfg->arc_sign_headers,
 		.now = time(NULL),
 	};
 	bool sealed = arc_seal(s->arc, arc, &req, f, &why);

@@ -143,7 +143,8 @@ run(const struct opts *o, struct arc_key *key)
 		n = dns_servers_from_resolv_conf("/etc/resolv.conf", servers, DNS_MAX_SERVERS);
 	dns_init(&dns, servers, n, 2, 0, NULL);
 	struct arc_msg *m = arc_begin(&(struct arc_settings){
-		.dns = &dns, .min_key_bits = o->min_bits, .sealing = true });
+		.dns = &dns, .min_key_bits = o->min_bits, .sealing = true,
+		.sign_headers = o->headers });
 	if (!feed(m, fp)) {
 		fclose(fp);
 		arc_free(m);
@@ -158,7 +159,7 @@ run(const struct opts *o, struct arc_key *key)
 	}
 	struct arc_seal_request req = {
 		.domain = o->domain, .selector = o->selector, .key = key, .authserv_id = o->srv_id,
-		.results = o->ar, .headers = o->headers, .now = (time_t)o->when,
+		.results = o->ar, .now = (time_t)o->when,
 	};
 	bool ok = arc_seal(m, &chain, &req, f, &why);
 	if (ok) {

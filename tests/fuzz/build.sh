@@ -27,7 +27,7 @@ newer() {
 
 headers="$top/lib/*.h $here/*.h $here/dkim_keys.inc $here/arc_keys.inc $here/build.sh $top/milter/proto*.[ch] $top/milter/steps.h"
 objs=""
-for src in "$top"/lib/*.c "$here/fakedns.c"; do
+for src in "$top"/lib/*.c "$here/fakedns.c" "$here/fuzzmsg.c"; do
 	o="$out/obj/$(basename "$src" .c).o"
 	# shellcheck disable=SC2086
 	if newer "$o" "$src" $headers; then

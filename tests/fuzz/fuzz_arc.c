@@ -12,6 +12,7 @@
  */
 #include "arc.h"
 #include "fakedns.h"
+#include "fuzzmsg.h"
 #include "buf.h"
 
 #include <stdint.h>
@@ -20,17 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
-struct fuzz_key {
-	const char *name, *txt;
-};
-
 #include "arc_keys.inc"		/* arc_fuzz_keys[], arc_fuzz_seal_pem */
 #define N_KEYS (sizeof(arc_fuzz_keys) / sizeof(arc_fuzz_keys[0]))
 
 static struct dns dns;
 static bool verbose;		/* FUZZ_VERBOSE=1: print each result, to check the seeds */
-static uint8_t *key_wire[N_KEYS];
-static size_t key_len[N_KEYS];
+static struct fuzzmsg_zone zone;
 static struct arc_key *seal_key;
 static struct arc_settings settings = { .dns = &dns, .min_key_bits = 1024, .sealing = true };
 
@@ -62,26 +58,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc, (void)argv;
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
 	fakedns_init(&dns);
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (!fakedns_txt_wire(arc_fuzz_keys[i].name, arc_fuzz_keys[i].txt,
-				      strlen(arc_fuzz_keys[i].txt), &key_wire[i], &key_len[i]))
-			abort();
+	fuzzmsg_zone_init(&zone, arc_fuzz_keys, N_KEYS);
 	load_seal_key();
 	return 0;
-}
-
-/* line_end - end of the line at p (before CRLF or LF) and the start of the next */
-static const char *
-line_end(const char *p, const char *end, const char **next)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	if (nl == NULL) {
-		*next = end;
-		return end;
-	}
-	*next = nl + 1;
-	return nl > p && nl[-1] == '\r' ? nl - 1 : nl;
 }
 
 /* feed_header - one field: "Name:value" plus its continuation lines, the
@@ -141,7 +120,7 @@ try_seal(struct arc_msg *m, const struct arc_chain *c)
 	struct arc_seal_request req = {
 		.domain = "example.org", .selector = "dummy", .key = seal_key,
 		.authserv_id = "fuzz.example", .results = "spf=pass smtp.mailfrom=a@example.org",
-		.headers = NULL, .now = 1700000000,
+		.now = 1700000000,
 	};
 	struct verdict_field out[3];
 	const char *why = NULL;
@@ -171,29 +150,14 @@ try_seal(struct arc_msg *m, const struct arc_chain *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size, *next, *unread = NULL;
+	const char *p = (const char *)data, *end = p + size, *field, *stop, *unread = NULL;
 	struct arc_chain chain;
 	struct arc_msg *m;
 
-	fakedns_reset(&dns);
-	for (size_t i = 0; i < N_KEYS; i++)
-		fakedns_put_wire(&dns, arc_fuzz_keys[i].name, LDNS_RR_TYPE_TXT, key_wire[i],
-				 key_len[i]);
+	fuzzmsg_zone_plant(&dns, &zone);
 	m = arc_begin(&settings);
-	while (p < end) {
-		const char *e = line_end(p, end, &next);
-		if (e == p) {		/* the empty line: end of headers */
-			p = next;
-			break;
-		}
-		const char *field = p;
-		p = next;
-		while (p < end && (*p == ' ' || *p == '\t')) {
-			line_end(p, end, &next);
-			p = next;
-		}
-		feed_header(m, field, p, &unread);
-	}
+	while (fuzzmsg_field(&p, end, &field, &stop))
+		feed_header(m, field, stop, &unread);
 	arc_eoh(m);
 	while (p < end && arc_wants_body(m)) {
 		size_t n = (size_t)(end - p) > 4096 ? 4096 : (size_t)(end - p);

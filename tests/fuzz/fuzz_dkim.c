@@ -11,16 +11,13 @@
  */
 #include "dkimv.h"
 #include "fakedns.h"
+#include "fuzzmsg.h"
 #include "buf.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fuzz_key {
-	const char *name, *txt;
-};
 
 static const struct fuzz_key keys[] = {
 #include "dkim_keys.inc"
@@ -29,8 +26,7 @@ static const struct fuzz_key keys[] = {
 
 static struct dns dns;
 static bool verbose;		/* FUZZ_VERBOSE=1: print each result, to check the seeds */
-static uint8_t *key_wire[N_KEYS];
-static size_t key_len[N_KEYS];
+static struct fuzzmsg_zone zone;
 static struct dkimv_settings settings = { .min_key_bits = 1024, .max_signatures = 8,
 					  .dns = &dns };
 
@@ -46,25 +42,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
 	fakedns_init(&dns);
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (!fakedns_txt_wire(keys[i].name, keys[i].txt, strlen(keys[i].txt), &key_wire[i],
-				      &key_len[i]))
-			abort();
+	fuzzmsg_zone_init(&zone, keys, N_KEYS);
 	return 0;
-}
-
-/* line_end - end of the line at p (before CRLF or LF) and the start of the next */
-static const char *
-line_end(const char *p, const char *end, const char **next)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	if (nl == NULL) {
-		*next = end;
-		return end;
-	}
-	*next = nl + 1;
-	return nl > p && nl[-1] == '\r' ? nl - 1 : nl;
 }
 
 /* feed_header - one field: "Name:value" plus its continuation lines */
@@ -93,28 +72,14 @@ feed_header(struct dkimv_msg *m, const char *start, const char *stop)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size, *next;
+	const char *p = (const char *)data, *end = p + size, *field, *stop;
 	struct dkimv_outcome out;
 	struct dkimv_msg *m;
 
-	fakedns_reset(&dns);
-	for (size_t i = 0; i < N_KEYS; i++)
-		fakedns_put_wire(&dns, keys[i].name, LDNS_RR_TYPE_TXT, key_wire[i], key_len[i]);
+	fuzzmsg_zone_plant(&dns, &zone);
 	m = dkimv_begin(&settings);
-	while (p < end) {
-		const char *e = line_end(p, end, &next);
-		if (e == p) {		/* the empty line: end of headers */
-			p = next;
-			break;
-		}
-		const char *field = p;
-		p = next;
-		while (p < end && (*p == ' ' || *p == '\t')) {
-			line_end(p, end, &next);
-			p = next;
-		}
-		feed_header(m, field, p);
-	}
+	while (fuzzmsg_field(&p, end, &field, &stop))
+		feed_header(m, field, stop);
 	dkimv_eoh(m);
 	while (p < end && dkimv_wants_body(m)) {
 		size_t n = (size_t)(end - p) > 4096 ? 4096 : (size_t)(end - p);

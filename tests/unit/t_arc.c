@@ -7,6 +7,8 @@
 #include "testutil.h"
 #include "../../lib/arc.h"
 #include "../../lib/arc_int.h"
+#include "../../lib/b64.h"
+#include "../../lib/dkimv_key.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -204,16 +206,66 @@ START_TEST(test_base64)
 	struct buf b;
 
 	buf_init(&b);
-	ck_assert(arc_b64_decode("aGVs\r\n bG8=", 11, &b) && b.len == 5 && memcmp(b.data, "hello", 5) == 0);
-	ck_assert(!arc_b64_decode("aGVsbG8", 7, &b));
-	ck_assert(!arc_b64_decode("aG=sbG8=", 8, &b));
-	ck_assert(!arc_b64_decode("", 0, &b));
-	ck_assert(!arc_b64_decode("a*==", 4, &b));
+	ck_assert(b64_decode("aGVs\r\n bG8=", 11, &b) && b.len == 5 && memcmp(b.data, "hello", 5) == 0);
+	ck_assert(!b64_decode("aGVsbG8", 7, &b));
+	ck_assert(!b64_decode("aG=sbG8=", 8, &b));
+	ck_assert(!b64_decode("", 0, &b));
+	ck_assert(!b64_decode("a*==", 4, &b));
 	buf_free(&b);
 }
 END_TEST
 
+/* key records go through lib/dkimv_key, on the same base64 decoder */
+static const struct { const char *txt; bool ok; const char *why; } key_records[] = {
+	{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", true, "" },
+	{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7Ty\r\n WQHOg7hcvPapiMlrwIaaPcHURo=", true, "" },
+	{ "v=DKIM1; p=", true, "" },	/* revoked: readable, no key */
+	{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHUQ==", false,
+	  "an ed25519 key is 32 bytes, p= has 31" },
+	{ "v=DKIM1; k=rsa; p=aG=sbG8=", false, "p= is not valid base64" },
+	{ "v=DKIM1; k=rsa; p=====", false, "p= is not valid base64" },
+	{ "v=DKIM1; k=rsa; p=aGVsbG8=", false, "p= is not a public key OpenSSL can read" },
+};
+
+START_TEST(test_key_records)
+{
+	struct dkimv_key key;
+	struct buf why;
+
+	buf_init(&why);
+	ck_assert_msg(dkimv_key_parse(key_records[_i].txt, &key, &why) == key_records[_i].ok,
+		      "%s: %s", key_records[_i].txt, why.data ? why.data : "ok");
+	ck_assert_str_eq(why.data ? why.data : "", key_records[_i].why);
+	buf_free(&why);
+}
+END_TEST
+
 /* ---------- canonicalization ---------- */
+
+/* c= as the AMS check and the body hash both read it (one reader) */
+static const struct { const char *c; bool ok; enum arc_canon h, b; } canons[] = {
+	{ NULL, true, ARC_CANON_SIMPLE, ARC_CANON_SIMPLE },
+	{ "relaxed", true, ARC_CANON_RELAXED, ARC_CANON_SIMPLE },
+	{ "simple/relaxed", true, ARC_CANON_SIMPLE, ARC_CANON_RELAXED },
+	{ "relaxed/relaxed", true, ARC_CANON_RELAXED, ARC_CANON_RELAXED },
+	{ "relaxed/", false, 0, 0 },
+	{ "foo/relaxed", false, 0, 0 },
+	{ "relaxed/simple/x", false, 0, 0 },
+	{ "Relaxed", false, 0, 0 },
+};
+
+START_TEST(test_canon_tag)
+{
+	struct arc_tag t = { .value = canons[_i].c, .value_len = canons[_i].c ? strlen(canons[_i].c) : 0 };
+	enum arc_canon h, b;
+
+	ck_assert(arc_canon_parse(canons[_i].c ? &t : NULL, &h, &b) == canons[_i].ok);
+	if (canons[_i].ok) {
+		ck_assert_int_eq(h, canons[_i].h);
+		ck_assert_int_eq(b, canons[_i].b);
+	}
+}
+END_TEST
 
 START_TEST(test_canon_header)
 {
@@ -253,7 +305,7 @@ body_b64(enum arc_canon c, const char *body, size_t chunk, struct buf *out)
 	for (size_t i = 0; i < n; i += chunk)
 		arc_bodyhash_update(&h, (const unsigned char *)body + i, n - i < chunk ? n - i : chunk);
 	arc_bodyhash_final(&h);
-	arc_b64_encode(h.digest, ARC_SHA256_LEN, out);
+	b64_encode(h.digest, ARC_SHA256_LEN, out);
 	arc_bodyhash_free(&h);
 }
 
@@ -336,6 +388,36 @@ START_TEST(test_unreadable)
 	ck_assert_str_eq(c.reason, "header section over MaxHeaderBytes");
 	ck_assert(!arc_seal(m, &c, &req, f, &why));
 	arc_chain_free(&c);
+	arc_free(m);
+}
+END_TEST
+
+/* At the end of a header without ARC fields the copy shrinks to what a seal
+ * signs: nothing with sealing off, the listed fields with it on. */
+START_TEST(test_store_after_eoh)
+{
+	static const char hdr[] = "From: a@example.com\r\nX-Big: yyyyyyyyyyyyyyyy\r\n"
+				  "Subject: s\r\nX-Big: zzzz\r\n\r\nbody\r\n";
+	struct arc_settings set = { .dns = &dns, .min_key_bits = 1024, .sign_headers = "subject:from" };
+	struct arc_msg *m = arc_begin(&set);
+
+	feed(m, hdr);
+	ck_assert_uint_eq(m->n_hdrs, 0);
+	ck_assert_uint_eq(m->raw.len, 0);
+	arc_free(m);
+	set.sealing = true;
+	m = arc_begin(&set);
+	feed(m, hdr);
+	ck_assert_uint_eq(m->n_hdrs, 2);
+	ck_assert_uint_eq(m->raw.len, strlen("From a@example.comSubject s"));
+	ck_assert_uint_eq(arc_count_headers(m, "from", 4), 1);
+	ck_assert_uint_eq(arc_count_headers(m, "x-big", 5), 0);
+	arc_free(m);
+	/* an ARC field, even the last one: every field stays (h= may name any) */
+	set.sealing = false;
+	m = arc_begin(&set);
+	feed(m, "From: a@example.com\r\nX-Big: y\r\nARC-Seal: i=1\r\n\r\nbody\r\n");
+	ck_assert_uint_eq(m->n_hdrs, 3);
 	arc_free(m);
 }
 END_TEST
@@ -427,6 +509,16 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(c.status, ARC_PASS);
 	ck_assert_uint_eq(c.instances, 3);
 	arc_chain_free(&c);
+	/* three seals and three signatures under one selector: one key lookup */
+	{
+		struct arc_msg *m = new_msg(false);
+		feed(m, m3);
+		arc_verify(m, &c);
+		ck_assert_int_eq(c.status, ARC_PASS);
+		ck_assert_uint_eq(m->keys.n, 1);
+		arc_chain_free(&c);
+		arc_free(m);
+	}
 	/* the body changed after the last seal */
 	m3[strlen(m3) - 5] = 'X';
 	verify_text(m3, &c);
@@ -589,7 +681,7 @@ write_zone(void)
 
 	buf_init(&b64);
 	buf_init(&txt);
-	arc_b64_encode(der, (size_t)len, &b64);
+	b64_encode(der, (size_t)len, &b64);
 	buf_printf(&txt, "v=DKIM1; k=rsa; p=%s", b64.data);
 	txt_entry(fp, "rsa._domainkey.seal.test", txt.data);
 	if (pk == NULL || edk == NULL || edf == NULL || !PEM_write_PrivateKey(edf, edk, NULL, NULL, 0, NULL, NULL)
@@ -599,7 +691,7 @@ write_zone(void)
 	}
 	buf_reset(&b64);
 	buf_reset(&txt);
-	arc_b64_encode(raw, raw_len, &b64);
+	b64_encode(raw, raw_len, &b64);
 	buf_printf(&txt, "v=DKIM1; k=ed25519; p=%s", b64.data);
 	txt_entry(fp, "ed._domainkey.seal.test", txt.data);
 	fprintf(fp, "ENTRY_BEGIN\nMATCH opcode qtype qname\nADJUST copy_id sleep=4\n"
@@ -636,10 +728,13 @@ main(void)
 	tcase_add_test(tc, test_tag_values);
 	tcase_add_test(tc, test_instances);
 	tcase_add_test(tc, test_base64);
+	tcase_add_loop_test(tc, test_key_records, 0, sizeof(key_records) / sizeof(key_records[0]));
+	tcase_add_loop_test(tc, test_canon_tag, 0, sizeof(canons) / sizeof(canons[0]));
 	tcase_add_test(tc, test_canon_header);
 	tcase_add_loop_test(tc, test_canon_body, 0, sizeof(bodies) / sizeof(bodies[0]));
 	tcase_add_loop_test(tc, test_structure, 0, sizeof(chains) / sizeof(chains[0]));
 	tcase_add_test(tc, test_unreadable);
+	tcase_add_test(tc, test_store_after_eoh);
 	tcase_add_test(tc, test_thousand_sets);
 	tcase_add_test(tc, test_big_seal);
 	tcase_add_loop_test(tc, test_round_trip, 0, 2);

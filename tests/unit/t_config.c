@@ -189,6 +189,41 @@ START_TEST(test_dmarc_keys)
 }
 END_TEST
 
+/* the ARC sealing keys: names lower case, the key loaded once, list checks */
+START_TEST(test_arc_sign_keys)
+{
+	struct config cfg;
+	struct buf err;
+	char path[64], text[4608];	/* test_path gives up to 4095 bytes */
+
+	snprintf(text, sizeof(text), "ARCSign yes\nARCSignDomain Lists.Example.ORG\n"
+		 "ARCSignSelector Sel1\nARCSignKey %s\nARCSignHeaders From, Subject:TO  date\n",
+		 test_path("tests/dkim/keys/rsa2048.key"));
+	ck_assert_msg(load_text(text, &cfg, &err, path, sizeof(path)), "%s", err.data);
+	ck_assert(cfg.arc_sign);
+	ck_assert_str_eq(cfg.arc_sign_domain, "lists.example.org");
+	ck_assert_str_eq(cfg.arc_sign_selector, "sel1");
+	ck_assert_ptr_nonnull(cfg.arc_sign_key);
+	ck_assert_str_eq(cfg.arc_sign_headers, "from:subject:to:date");
+	buf_free(&err);
+	config_free(&cfg);
+	ck_assert(!load_text("ARCSignHeaders from:ARC-Seal\n", &cfg, &err, path, sizeof(path)));
+	ck_assert_ptr_nonnull(strstr(err.data, ":1: ARCSignHeaders must not name arc-seal"));
+	ck_assert_ptr_null(cfg.arc_sign_headers);
+	buf_free(&err);
+	config_free(&cfg);
+	ck_assert(!load_text("ARCSignKey /nonexistent/key.pem\n", &cfg, &err, path, sizeof(path)));
+	ck_assert_ptr_nonnull(strstr(err.data, ":1: /nonexistent/key.pem: cannot open the key file"));
+	ck_assert_ptr_null(cfg.arc_sign_key);
+	buf_free(&err);
+	config_free(&cfg);
+	ck_assert(!load_text("ARCSign yes\nARCSignDomain a.example\n", &cfg, &err, path, sizeof(path)));
+	ck_assert_ptr_nonnull(strstr(err.data, ":1: ARCSign yes needs ARCSignDomain"));
+	buf_free(&err);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_every_error_reported)
 {
 	struct config cfg;
@@ -306,6 +341,7 @@ main(void)
 	tcase_add_test(tc, test_full_file);
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(error_cases) / sizeof(error_cases[0]));
 	tcase_add_test(tc, test_dmarc_keys);
+	tcase_add_test(tc, test_arc_sign_keys);
 	tcase_add_test(tc, test_every_error_reported);
 	tcase_add_test(tc, test_overlong_line);
 	tcase_add_test(tc, test_missing_file);
