@@ -258,8 +258,8 @@ fixture_init(struct fixture *f)
 	f->v.dmarc_applied = DMARC_POLICY_QUARANTINE;
 	buf_init(&f->v.dmarc_notes);
 	buf_adds(&f->v.dmarc_notes, "local override never-reject");
-	history_capture_header(&f->cap, &f->cfg, "Subject", " hi\n there", 10);
-	history_capture_header(&f->cap, &f->cfg, "From", "a@Example.ORG", 13);
+	history_capture_header(&f->cap, &f->cfg, "Subject", " hi\n there", 10, true);
+	history_capture_header(&f->cap, &f->cfg, "From", "a@Example.ORG", 13, true);
 	f->in = (struct history_input){ .cfg = &f->cfg, .client_ip = "192.0.2.7",
 					.helo = "Mail.Example.NET", .mail_from = "x@Bounce.Example.ORG",
 					.spf = &f->spf, .dkim = &f->dk, .dmarc = &f->ev,
@@ -399,6 +399,27 @@ START_TEST(test_capture_body)
 	ck_assert(f.cap.body_over);
 	ck_assert_ptr_null(f.cap.body.data);
 	free(big);
+	fixture_free(&f);
+}
+END_TEST
+
+/* the header section is dropped whole once the session's MaxHeaderBytes
+ * count refuses a field (never a cut section), and stays dropped */
+START_TEST(test_capture_headers_over)
+{
+	struct fixture f;
+	struct history_row *r;
+
+	fixture_init(&f);
+	history_capture_header(&f.cap, &f.cfg, "X-Big", " x", 2, false);
+	ck_assert(f.cap.headers_over);
+	ck_assert_ptr_null(f.cap.headers.data);
+	history_capture_header(&f.cap, &f.cfg, "X-After", " y", 2, true);
+	ck_assert_ptr_null(f.cap.headers.data);
+	r = history_row_build(&f.in);
+	ck_assert_str_eq(r->failure_fo, "1");
+	ck_assert_ptr_null(r->failure_headers);
+	history_row_free(r);
 	fixture_free(&f);
 }
 END_TEST
@@ -611,6 +632,7 @@ history_suite(void)
 	tcase_add_test(rows, test_row_overrides);
 	tcase_add_test(rows, test_row_wanted);
 	tcase_add_test(rows, test_capture_body);
+	tcase_add_test(rows, test_capture_headers_over);
 	tcase_add_test(rows, test_text);
 	suite_add_tcase(s, rows);
 	tcase_add_checked_fixture(wr, setup, teardown);
