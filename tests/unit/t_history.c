@@ -523,6 +523,36 @@ START_TEST(test_writer_queue_full)
 }
 END_TEST
 
+/* HistoryQueue 1 with a store that keeps up: a row every 50 ms (twice
+ * in the writer's 100 ms look) is never dropped, the full queue wakes it */
+START_TEST(test_writer_queue_one)
+{
+	struct fixture f;
+	struct history_counts before, after;
+	struct history_writer_opts o = { .url = url, .queue = 1, .keep_days = 0 };
+	struct history_writer *w;
+	struct buf why;
+
+	buf_init(&why);
+	fixture_init(&f);
+	history_counts_get(&before);
+	w = history_writer_start(&o, &why);
+	ck_assert_ptr_nonnull(w);
+	history_writer_submit(w, fixture_row(&f));
+	usleep(300000);				/* connected, the first row written */
+	for (int i = 0; i < 9; i++) {
+		usleep(50000);
+		history_writer_submit(w, fixture_row(&f));
+	}
+	history_writer_stop(w, 30);
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.dropped - before.dropped, 0);
+	ck_assert_uint_eq(after.written - before.written, 10);
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
 /* a store that cannot be reached: rows wait, then are dropped at stop */
 START_TEST(test_writer_store_down)
 {
@@ -639,6 +669,7 @@ history_suite(void)
 	tcase_set_timeout(wr, 300);
 	tcase_add_test(wr, test_writer_writes);
 	tcase_add_test(wr, test_writer_queue_full);
+	tcase_add_test(wr, test_writer_queue_one);
 	tcase_add_test(wr, test_writer_store_down);
 	tcase_add_test(wr, test_writer_cost);
 	suite_add_tcase(s, wr);
