@@ -175,7 +175,16 @@ sqlite_query(void *c, const char *sql, const char *const *params, size_t n_param
 	return ok;
 }
 
-static bool sqlite_ok(void *c) { (void)c; return true; }
+/* sqlite_ok - false while the last statement found the store locked past
+ * the busy timeout (another process's long write): that is a store not
+ * there for now, whose rows wait, not a row the store refused */
+static bool
+sqlite_ok(void *c)
+{
+	int rc = sqlite3_errcode(((struct sqlite_conn *)c)->db);
+
+	return rc != SQLITE_BUSY && rc != SQLITE_LOCKED;
+}
 
 /* sqlite_close - the cached statements first: a connection with statements
  * left is not closed */

@@ -553,6 +553,39 @@ START_TEST(test_writer_queue_one)
 }
 END_TEST
 
+/* a store another process keeps locked past SQLite's busy timeout (5 s)
+ * while the writer is connected: the row waits and is written once the
+ * lock goes, it is not counted as refused */
+START_TEST(test_writer_store_locked)
+{
+	struct fixture f;
+	struct history_counts before, after;
+	struct history_writer_opts o = { .url = url, .queue = 10, .keep_days = 0 };
+	struct history_writer *w;
+	struct history_db *db = open_ok();
+	struct buf why;
+
+	buf_init(&why);
+	fixture_init(&f);
+	history_counts_get(&before);
+	w = history_writer_start(&o, &why);
+	history_writer_submit(w, fixture_row(&f));
+	usleep(500000);				/* connected, the first row written */
+	ck_assert(history_db_begin(db, &why));	/* the write lock, held 6 s */
+	history_writer_submit(w, fixture_row(&f));
+	sleep(6);
+	ck_assert(history_db_exec(db, "COMMIT", &why));
+	history_writer_stop(w, 30);
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.failed - before.failed, 0);
+	ck_assert_uint_eq(after.written - before.written, 2);
+	ck_assert_int_eq(count(db, "history_message"), 2);
+	history_db_close(db);
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
 /* a store that cannot be reached: rows wait, then are dropped at stop */
 START_TEST(test_writer_store_down)
 {
@@ -670,6 +703,7 @@ history_suite(void)
 	tcase_add_test(wr, test_writer_writes);
 	tcase_add_test(wr, test_writer_queue_full);
 	tcase_add_test(wr, test_writer_queue_one);
+	tcase_add_test(wr, test_writer_store_locked);
 	tcase_add_test(wr, test_writer_store_down);
 	tcase_add_test(wr, test_writer_cost);
 	suite_add_tcase(s, wr);
