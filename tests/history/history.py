@@ -68,6 +68,9 @@ def bighdr(cap=102400):
 def cases():
     return {
         "bighdr": bighdr(),
+        # a list's copy of a reject.example failure (DMARCListAction quarantine)
+        "list": message("list", "reject.example").replace(
+            b"\r\n\r\n", b"\r\nList-Id: <l.lists.example>\r\n\r\n", 1),
         "pass": message("pass", "reject.example"),
         "fail": message("fail", "reject.example", "A body line.\r\nAnother.\r\n"),
         "none": message("none", "none.example"),
