@@ -3,7 +3,8 @@
  * of the message in progress for an RFC 9991 failure report. Only while
  * HistoryDB and FailureReports are on; whether a report is due is known at
  * eom (the record's ruf= and fo=), so until then everything is kept. Past
- * its cap (MaxHeaderBytes, HISTORY_MAX_BODY) a part is dropped whole.
+ * its cap (the session's MaxHeaderBytes count, HISTORY_MAX_BODY) a part is
+ * dropped whole.
  */
 #include "history_row.h"
 
@@ -29,16 +30,18 @@ add_crlf(struct buf *b, const char *p, size_t len, bool *cr)
 	}
 }
 
-/* history_capture_header - one field as "Name: value\r\n" */
+/* history_capture_header - one field as "Name: value\r\n"; in_budget: the
+ * session's MaxHeaderBytes count still takes it (one count: our copy grows
+ * by a CR per folding LF, so it cannot count against the cap itself) */
 void
 history_capture_header(struct history_capture *c, const struct config *cfg, const char *name,
-		       const char *value, size_t len)
+		       const char *value, size_t len, bool in_budget)
 {
 	bool cr = false;
 
 	if (cfg->history_db == NULL || !cfg->failure_reports || c->headers_over)
 		return;
-	if (strlen(name) + len + 4 > (size_t)cfg->max_header_bytes - c->headers.len) {
+	if (!in_budget) {
 		c->headers_over = true;
 		buf_free(&c->headers);
 		return;

@@ -28,7 +28,8 @@ struct history_rows {
 struct history_db *history_db_open(const char *url, struct buf *why);
 void history_db_close(struct history_db *db);
 const char *history_db_kind(const struct history_db *db);	/* "sqlite" | "postgresql" */
-/* true when the connection is usable (PG: CONNECTION_OK; SQLite: always) */
+/* true when the connection is usable (PG: CONNECTION_OK; SQLite: the last
+ * statement did not find the store locked past the busy timeout) */
 bool history_db_ok(const struct history_db *db);
 
 /* no parameters; may hold several statements */

@@ -55,8 +55,10 @@ struct history_capture {
 	bool body_cr;			/* the last body byte was CR (CRLF split over chunks) */
 };
 
+/* in_budget: the session's MaxHeaderBytes count took this field; once it
+ * does not, the header section is dropped whole */
 void history_capture_header(struct history_capture *c, const struct config *cfg,
-			    const char *name, const char *value, size_t len);
+			    const char *name, const char *value, size_t len, bool in_budget);
 void history_capture_body(struct history_capture *c, const struct config *cfg,
 			  const void *data, size_t len);
 bool history_capture_wants_body(const struct config *cfg);

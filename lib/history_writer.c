@@ -13,9 +13,9 @@
 #define BATCH 256		/* rows per transaction */
 #define BACKOFF_MAX 60		/* seconds between two connection attempts, at most */
 #define PURGE_EVERY 3600
-/* The thread looks at the queue this often (and at once when a batch is
- * full): a session's hand-over is then a mutex and a pointer, no wake-up
- * system call; a row reaches the store within this time. */
+/* The thread looks at the queue this often (and at once when a batch, or
+ * the whole queue, is full): a session's hand-over is then a mutex and a
+ * pointer, no wake-up system call; a row reaches the store within this time. */
 #define POLL_NS 100000000L
 
 struct history_writer {
@@ -73,7 +73,9 @@ history_writer_submit(struct history_writer *w, struct history_row *row)
 	if (!w->stopping && w->n < w->cap) {
 		w->ring[(w->head + w->n++) % w->cap] = row;
 		taken = true;
-		if (w->n == BATCH)
+		/* a batch, or a queue smaller than one that is now full: the next
+		 * row would be dropped if the thread waited for its 100 ms */
+		if (w->n == BATCH || w->n == w->cap)
 			pthread_cond_signal(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);

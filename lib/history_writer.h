@@ -4,8 +4,8 @@
  *
  * history_writer_submit() never blocks on the store: it holds a mutex for
  * a pointer push (no wake-up: the thread looks every 100 ms, or at once
- * when a batch is full), and a full queue or a stopping writer drops the
- * row (counted). The thread inserts rows in batches, one transaction per batch,
+ * when a batch or the whole queue is full), and a full queue or a stopping
+ * writer drops the row (counted). The thread inserts rows in batches, one transaction per batch,
  * reconnects with backoff (1 to 60 s) while the store is down (keeping the
  * batch in hand; the queue fills, then drops), and purges rows older than
  * keep_days once an hour. Counters are process-wide and only grow, so a

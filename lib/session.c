@@ -302,8 +302,8 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 
 	if (s->rt == NULL)
 		return;		/* no MAIL FROM: not a message we check */
-	history_capture_header(&s->hist, &s->rt->cfg, name, value, len);
 	readable = charge_header(s, strlen(name), len);
+	history_capture_header(&s->hist, &s->rt->cfg, name, value, len, readable);
 	has_nul = readable && memchr(value, '\0', len) != NULL;
 	if (hdrname_is(name, "DKIM-Signature"))
 		s->n_dkim_fields++;

@@ -49,8 +49,28 @@ def message(name, domain, body="Hello.\r\n"):
             "\r\n%s" % (domain, name, name, domain, body)).encode()
 
 
+def bighdr(cap=102400):
+    """A reject.example failure whose header section passes MaxHeaderBytes
+    (cap) by way of one folded field that the session's count takes (name +
+    value + 4, a fold's LF one byte) but that grows by a CR per folding LF in
+    the copy kept for a failure report, then more fields past the cap."""
+    head = message("bighdr", "reject.example").split(b"\r\n\r\n", 1)[0]
+    fields = [f.split(b":", 1) for f in head.split(b"\r\n")]
+    fields += [[b"X-Pad", b" " + b"p" * 900]] * ((cap - 2000) // 910)
+    counted = sum(len(n) + len(v) + 4 for n, v in fields)
+    folds = (cap - counted - len(b"X-Fold") - 4 - 2) // 3  # " a", then "\n a" each
+    fields.append([b"X-Fold", b" a" + b"\n a" * folds])
+    fields += [[b"X-Pad", b" " + b"p" * 900]] * 40
+    return b"".join(n + b":" + v.replace(b"\n", b"\r\n") + b"\r\n"
+                    for n, v in fields) + b"\r\nBody.\r\n"
+
+
 def cases():
     return {
+        "bighdr": bighdr(),
+        # a list's copy of a reject.example failure (DMARCListAction quarantine)
+        "list": message("list", "reject.example").replace(
+            b"\r\n\r\n", b"\r\nList-Id: <l.lists.example>\r\n\r\n", 1),
         "pass": message("pass", "reject.example"),
         "fail": message("fail", "reject.example", "A body line.\r\nAnother.\r\n"),
         "none": message("none", "none.example"),

@@ -86,6 +86,18 @@ check "example.com: two DKIM rows in signature order" [ "$(q "select group_conca
 	= "0:example.com:rsa2048:pass 1:example.com:revoked:fail" ]
 check "example.com: DKIM aligned pass, SPF fail" [ "$(row "dmarc_result,dkim_aligned,spf_aligned,spf_result,disposition" example.com)" = "pass|pass|fail|fail|none" ]
 
+# a header section past MaxHeaderBytes is not kept (never a cut one), even when
+# a folded field just under the cap grows past it in the CRLF copy
+conf "$WORK/bighdr.conf" "sqlite:$WORK/bighdr.db" "FailureReports yes" "MaxHeaderBytes 102400"
+check "MaxHeaderBytes: test mode runs" run "$WORK/bighdr.conf" bighdr 198.51.100.7 x@reject.example
+check "MaxHeaderBytes: a row for the failure, no header section in it" [ "$(sqlite3 "$WORK/bighdr.db" "select dmarc_result, failure_fo, coalesce(length(failure_headers), 'NULL') from history_message")" = "fail|0s|NULL" ]
+
+# a local decision is recorded with its RFC 7489 PolicyOverrideType: the
+# mailing-list rule, which policy names only in its note
+conf "$WORK/list.conf" "sqlite:$WORK/list.db" "DMARCListAction quarantine"
+check "override: test mode runs (List-Id)" run "$WORK/list.conf" list 198.51.100.7 x@reject.example
+check "override: mailing_list, quarantine, the note as comment" [ "$(sqlite3 "$WORK/list.db" "select dmarc_result, disposition, override_type, override_comment from history_message")" = "fail|quarantine|mailing_list|mailing list: quarantine" ]
+
 # ---- authmilter -n: an unreachable store is told with its line ----
 conf "$WORK/down.conf" "postgresql:///none?host=$WORK/nosuchdir&connect_timeout=2"
 "$AM" -n -c "$WORK/down.conf" >/dev/null 2>"$WORK/down.err"

@@ -258,8 +258,8 @@ fixture_init(struct fixture *f)
 	f->v.dmarc_applied = DMARC_POLICY_QUARANTINE;
 	buf_init(&f->v.dmarc_notes);
 	buf_adds(&f->v.dmarc_notes, "local override never-reject");
-	history_capture_header(&f->cap, &f->cfg, "Subject", " hi\n there", 10);
-	history_capture_header(&f->cap, &f->cfg, "From", "a@Example.ORG", 13);
+	history_capture_header(&f->cap, &f->cfg, "Subject", " hi\n there", 10, true);
+	history_capture_header(&f->cap, &f->cfg, "From", "a@Example.ORG", 13, true);
 	f->in = (struct history_input){ .cfg = &f->cfg, .client_ip = "192.0.2.7",
 					.helo = "Mail.Example.NET", .mail_from = "x@Bounce.Example.ORG",
 					.spf = &f->spf, .dkim = &f->dk, .dmarc = &f->ev,
@@ -403,6 +403,27 @@ START_TEST(test_capture_body)
 }
 END_TEST
 
+/* the header section is dropped whole once the session's MaxHeaderBytes
+ * count refuses a field (never a cut section), and stays dropped */
+START_TEST(test_capture_headers_over)
+{
+	struct fixture f;
+	struct history_row *r;
+
+	fixture_init(&f);
+	history_capture_header(&f.cap, &f.cfg, "X-Big", " x", 2, false);
+	ck_assert(f.cap.headers_over);
+	ck_assert_ptr_null(f.cap.headers.data);
+	history_capture_header(&f.cap, &f.cfg, "X-After", " y", 2, true);
+	ck_assert_ptr_null(f.cap.headers.data);
+	r = history_row_build(&f.in);
+	ck_assert_str_eq(r->failure_fo, "1");
+	ck_assert_ptr_null(r->failure_headers);
+	history_row_free(r);
+	fixture_free(&f);
+}
+END_TEST
+
 /* network bytes become text both stores hold: invalid UTF-8 and NUL are
  * U+FFFD, valid sequences (up to 4 bytes) stay, nothing is cut */
 START_TEST(test_text)
@@ -496,6 +517,69 @@ START_TEST(test_writer_queue_full)
 	ck_assert_uint_eq(after.written - before.written, 6);
 	ck_assert_uint_eq(after.dropped - before.dropped, 5);
 	ck_assert_int_eq(count(db, "history_message"), 6);
+	history_db_close(db);
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
+/* HistoryQueue 1 with a store that keeps up: a row every 50 ms (twice
+ * in the writer's 100 ms look) is never dropped, the full queue wakes it */
+START_TEST(test_writer_queue_one)
+{
+	struct fixture f;
+	struct history_counts before, after;
+	struct history_writer_opts o = { .url = url, .queue = 1, .keep_days = 0 };
+	struct history_writer *w;
+	struct buf why;
+
+	buf_init(&why);
+	fixture_init(&f);
+	history_counts_get(&before);
+	w = history_writer_start(&o, &why);
+	ck_assert_ptr_nonnull(w);
+	history_writer_submit(w, fixture_row(&f));
+	usleep(300000);				/* connected, the first row written */
+	for (int i = 0; i < 9; i++) {
+		usleep(50000);
+		history_writer_submit(w, fixture_row(&f));
+	}
+	history_writer_stop(w, 30);
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.dropped - before.dropped, 0);
+	ck_assert_uint_eq(after.written - before.written, 10);
+	fixture_free(&f);
+	buf_free(&why);
+}
+END_TEST
+
+/* a store another process keeps locked past SQLite's busy timeout (5 s)
+ * while the writer is connected: the row waits and is written once the
+ * lock goes, it is not counted as refused */
+START_TEST(test_writer_store_locked)
+{
+	struct fixture f;
+	struct history_counts before, after;
+	struct history_writer_opts o = { .url = url, .queue = 10, .keep_days = 0 };
+	struct history_writer *w;
+	struct history_db *db = open_ok();
+	struct buf why;
+
+	buf_init(&why);
+	fixture_init(&f);
+	history_counts_get(&before);
+	w = history_writer_start(&o, &why);
+	history_writer_submit(w, fixture_row(&f));
+	usleep(500000);				/* connected, the first row written */
+	ck_assert(history_db_begin(db, &why));	/* the write lock, held 6 s */
+	history_writer_submit(w, fixture_row(&f));
+	sleep(6);
+	ck_assert(history_db_exec(db, "COMMIT", &why));
+	history_writer_stop(w, 30);
+	history_counts_get(&after);
+	ck_assert_uint_eq(after.failed - before.failed, 0);
+	ck_assert_uint_eq(after.written - before.written, 2);
+	ck_assert_int_eq(count(db, "history_message"), 2);
 	history_db_close(db);
 	fixture_free(&f);
 	buf_free(&why);
@@ -611,12 +695,15 @@ history_suite(void)
 	tcase_add_test(rows, test_row_overrides);
 	tcase_add_test(rows, test_row_wanted);
 	tcase_add_test(rows, test_capture_body);
+	tcase_add_test(rows, test_capture_headers_over);
 	tcase_add_test(rows, test_text);
 	suite_add_tcase(s, rows);
 	tcase_add_checked_fixture(wr, setup, teardown);
 	tcase_set_timeout(wr, 300);
 	tcase_add_test(wr, test_writer_writes);
 	tcase_add_test(wr, test_writer_queue_full);
+	tcase_add_test(wr, test_writer_queue_one);
+	tcase_add_test(wr, test_writer_store_locked);
 	tcase_add_test(wr, test_writer_store_down);
 	tcase_add_test(wr, test_writer_cost);
 	suite_add_tcase(s, wr);
