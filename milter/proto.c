@@ -143,24 +143,6 @@ proto_put_optneg(struct buf *out, uint32_t version, uint32_t actions, uint32_t p
 	buf_free(&d);
 }
 
-/* proto_put_replycode - "code xcode text", as smfi_setreply builds it */
-void
-proto_put_replycode(struct buf *out, const char *code, const char *xcode, const char *text)
-{
-	struct buf d;
-
-	buf_init(&d);
-	buf_adds(&d, code);
-	if (xcode) {
-		buf_addc(&d, ' ');
-		buf_adds(&d, xcode);
-	}
-	buf_addc(&d, ' ');
-	buf_adds(&d, text);
-	proto_put(out, SMFIR_REPLYCODE, d.data, d.len + 1);
-	buf_free(&d);
-}
-
 /* proto_put_header - insert (index, name, value) or change (index, name, value) */
 void
 proto_put_header(struct buf *out, char cmd, uint32_t index, const char *name, const char *value)
