@@ -150,7 +150,7 @@ reply(struct pconn *c, char cmd, enum step_rc rc)
 {
 	char r = SMFIR_CONTINUE;
 
-	if (rc == STEP_NOREPLY || (c->protocol & noreply_flag(cmd)))
+	if (c->protocol & noreply_flag(cmd))
 		goto done;
 	switch (rc) {
 	case STEP_ACCEPT: r = SMFIR_ACCEPT; break;
@@ -261,7 +261,7 @@ mail_step(struct pconn *c, const struct proto_packet *p)
 	if (c->in_message)
 		c->ops->abort(c->u);
 	rc = c->ops->mail(c->u, &m, argv[0]);
-	c->in_message = rc == STEP_CONTINUE || rc == STEP_NOREPLY;
+	c->in_message = rc == STEP_CONTINUE;
 	reply(c, p->cmd, rc);
 	return true;
 }
@@ -292,7 +292,7 @@ eom_step(struct pconn *c, const struct proto_packet *p)
 		rc = c->ops->eom(c->u, &m);
 		c->in_eom = false;
 	}
-	if (rc == STEP_CONTINUE || rc == STEP_NOREPLY || rc == STEP_SKIP)
+	if (rc == STEP_CONTINUE || rc == STEP_SKIP)
 		rc = STEP_ACCEPT;	/* end of message always answers */
 	reply(c, p->cmd, rc);
 	end_message(c);
