@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define ENGINE_MAX_LOOPS 16
-#define ENGINE_READ 65536		/* bytes asked for per read */
+#define ENGINE_READ 65536		/* bytes asked for per read, into the loop's buffer */
 #define ENGINE_WRITE_WAIT_MS 30000	/* a full socket buffer: how long we wait */
 #define ENGINE_EVENTS 64
 /* an end of message parked this long tells the MTA it is still being worked on */
@@ -56,6 +56,8 @@ struct loop {
 	bool accepting;
 	pthread_mutex_t lock;
 	struct econn *conns;
+	/* every read lands here: a connection keeps only what it has not decoded */
+	char rbuf[ENGINE_READ];
 };
 
 static struct loop loops[ENGINE_MAX_LOOPS];
@@ -205,7 +207,7 @@ flush(struct econn *c)
 		ok = false;
 	}
 	pthread_mutex_unlock(&c->wlock);
-	buf_reset(out);
+	buf_free(out);		/* a waiting connection holds no buffer */
 	return ok;
 }
 
@@ -309,13 +311,11 @@ worker(void *arg)
 static void
 readable(struct econn *c)
 {
-	struct buf *in = &c->pc.in;
+	char *rbuf = c->loop->rbuf;
 	ssize_t n;
 
-	if (in->cap - in->len < ENGINE_READ + 1)
-		in->data = xrealloc(in->data, in->cap = in->len + ENGINE_READ + 1);
 	do
-		n = read(c->fd, in->data + in->len, ENGINE_READ);
+		n = read(c->fd, rbuf, ENGINE_READ);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN) {
 		settle(c, PCONN_INPUT);
@@ -325,8 +325,7 @@ readable(struct econn *c)
 		conn_close(c);
 		return;
 	}
-	in->len += (size_t)n;
-	in->data[in->len] = '\0';
+	pconn_in(&c->pc, rbuf, (size_t)n);
 	settle(c, pconn_run(&c->pc, false));
 }
 

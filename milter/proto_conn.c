@@ -38,11 +38,27 @@ pconn_free(struct pconn *c)
 	set_str(&c->reply, NULL);
 }
 
-/* pconn_in - bytes read from the MTA */
+/* the largest packet, and the NUL a buf keeps after it */
+#define PCONN_PACKET (MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + 1)
+
+/*
+ * pconn_in - bytes read from the MTA. The buffer holds only what is not yet
+ * decoded (pconn_run lets it go once that is nothing, so an idle connection
+ * holds none). It grows to fit, doubling up to one whole packet: a packet
+ * that arrives a few bytes at a time is not copied again at every read.
+ */
 void
 pconn_in(struct pconn *c, const void *data, size_t len)
 {
-	buf_add(&c->in, data, len);
+	struct buf *in = &c->in;
+	size_t need = in->len + len + 1;
+
+	if (need > in->cap) {
+		size_t cap = in->cap < PCONN_PACKET / 2 ? in->cap * 2 : PCONN_PACKET;
+		in->cap = need > cap ? need : cap;
+		in->data = xrealloc(in->data, in->cap);
+	}
+	buf_add(in, data, len);
 }
 
 /* the MTA as the steps see it: macros, and the actions valid at end of message */
@@ -374,8 +390,11 @@ pconn_run(struct pconn *c, bool may_block)
 	}
 	if (st == PROTO_BAD)
 		return PCONN_CLOSE;
-	/* keep only the partial packet */
-	if (c->in_off) {
+	/* keep only the partial packet, and no buffer when there is none */
+	if (c->in_off == c->in.len) {
+		buf_free(&c->in);
+		c->in_off = 0;
+	} else if (c->in_off) {
 		memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
 		c->in.len -= c->in_off;
 		c->in.data[c->in.len] = '\0';

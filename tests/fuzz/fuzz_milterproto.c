@@ -4,8 +4,9 @@
  * stub steps whose answers and end-of-message actions come from the input.
  * Input: one byte of stub behaviour, one of read sizes, then the bytes the
  * "MTA" sends. Checks: every reply is a well-formed packet of a reply
- * command, nothing is buffered beyond one packet plus one read, and no step
- * runs after the state machine said close.
+ * command, nothing is buffered (or allocated) beyond one packet plus one
+ * read, no buffer is kept once all is decoded, and no step runs after the
+ * state machine said close.
  */
 #include "../../milter/proto.c"
 #include "../../milter/proto_conn.c"
@@ -168,6 +169,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		if (c.in.len > MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + chunk)
+			abort();
+		/* nor allocated beyond that, and nothing kept once all is decoded */
+		if (c.in.cap > MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + chunk + 1
+		    || (c.in.len == 0 && c.in.data != NULL))
 			abort();
 	}
 	pconn_free(&c);

@@ -324,6 +324,104 @@ START_TEST(test_no_nr_flags)
 }
 END_TEST
 
+START_TEST(test_limits)
+{
+	struct pconn c;
+	struct buf in;
+	char *big = xmalloc(PROTO_MAX_DATA + 1);
+	char cmds[16];
+
+	memset(big, 'x', PROTO_MAX_DATA + 1);
+	/* a body packet of exactly the limit is a body packet */
+	start(&c, 0x1fffff);
+	buf_reset(&c.out);
+	buf_init(&in);
+	pk(&in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(&in, SMFIC_BODY, big, PROTO_MAX_DATA);
+	pconn_in(&c, in.data, in.len);
+	ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	replies(&c, cmds, sizeof(cmds));
+	ck_assert_str_eq(cmds, "cc");
+	/* one byte more closes, before any of it is waited for */
+	buf_reset(&in);
+	pk(&in, SMFIC_BODY, big, PROTO_MAX_DATA + 1);
+	pconn_in(&c, in.data, 5);
+	ck_assert_int_eq(pconn_run(&c, true), PCONN_CLOSE);
+	pconn_free(&c);
+	/* a NUL inside a header value: three strings, not a shorter value */
+	start(&c, 0x1fffff);
+	pconn_in(&c, "\0\0\0\14LFrom\0 a\0b\0", 16);
+	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	pconn_free(&c);
+	/* a macro name without its value */
+	start(&c, 0x1fffff);
+	pconn_in(&c, "\0\0\0\20DM{auth_authen}\0", 20);
+	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	pconn_free(&c);
+	buf_free(&in);
+	free(big);
+}
+END_TEST
+
+/* conversation - a whole message, as Postfix sends it */
+static void
+conversation(struct buf *in)
+{
+	char opt[12] = { 0, 0, 0, 6, 0, 0, 1, (char)0xff, 0, 0x1f, (char)0xff, (char)0xff };
+
+	pk(in, SMFIC_OPTNEG, opt, sizeof(opt));
+	pk(in, SMFIC_CONNECT, "client\0" "4\0\031" "192.0.2.1", 20);
+	pk(in, SMFIC_HELO, "helo.example", 13);
+	pk(in, SMFIC_MACRO, "M{auth_authen}\0alice", 21);
+	pk(in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(in, SMFIC_RCPT, "<b@example.net>", 16);
+	pk(in, SMFIC_DATA, NULL, 0);
+	pk(in, SMFIC_HEADER, "From\0 a@example.com", 20);
+	pk(in, SMFIC_EOH, NULL, 0);
+	pk(in, SMFIC_BODY, "hi\r\n", 4);
+	pk(in, SMFIC_BODYEOB, NULL, 0);
+}
+
+START_TEST(test_bytewise)
+{
+	struct pconn c;
+	struct buf in, whole;
+
+	/* the replies to the conversation in one piece */
+	buf_init(&in);
+	conversation(&in);
+	memset(&st, 0, sizeof(st));
+	st.eom_rc = STEP_ACCEPT;
+	pconn_init(&c, &ops, NULL);
+	pconn_in(&c, in.data, in.len);
+	while (pconn_run(&c, false) == PCONN_PARK)
+		ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	ck_assert_ptr_null(c.in.data);	/* all decoded: no buffer kept */
+	whole = c.out;
+	buf_init(&c.out);
+	pconn_free(&c);
+	/* byte by byte: the same replies, never more than one packet buffered */
+	memset(&st, 0, sizeof(st));
+	st.eom_rc = STEP_ACCEPT;
+	pconn_init(&c, &ops, NULL);
+	for (size_t i = 0; i < in.len; i++) {
+		pconn_in(&c, in.data + i, 1);
+		while (pconn_run(&c, false) == PCONN_PARK)
+			ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+		ck_assert_uint_le(c.in.cap, MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + 1);
+		if (c.in.len == 0)
+			ck_assert_ptr_null(c.in.data);
+	}
+	ck_assert_int_eq(st.eoms, 1);
+	ck_assert_str_eq(st.auth, "alice");
+	ck_assert_uint_eq(c.out.len, whole.len);
+	ck_assert_mem_eq(c.out.data, whole.data, whole.len);
+	buf_free(&whole);
+	buf_free(&in);
+	pconn_free(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -336,6 +434,8 @@ main(void)
 	tcase_add_test(tc, test_eom_mods);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_no_nr_flags);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_bytewise);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
