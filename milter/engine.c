@@ -184,16 +184,20 @@ conn_close(struct econn *c)
 	free(c);
 }
 
-/* flush - write every queued reply; false: the MTA is gone or stuck */
+/*
+ * flush - write every queued reply; false, said once in the log, when the
+ * MTA is gone or stuck: what it did not get may include a verdict already
+ * logged as given.
+ */
 static bool
 flush(struct econn *c)
 {
 	struct buf *out = &c->pc.out;
 	size_t off = 0;
-	bool ok = true;
+	int err = 0;
 
 	pthread_mutex_lock(&c->wlock);
-	while (ok && off < out->len) {
+	while (err == 0 && off < out->len) {
 		ssize_t n = write(c->fd, out->data + off, out->len - off);
 		if (n > 0) {
 			off += (size_t)n;
@@ -204,11 +208,17 @@ flush(struct econn *c)
 		struct pollfd pfd = { c->fd, POLLOUT, 0 };
 		if (n < 0 && errno == EAGAIN && poll(&pfd, 1, ENGINE_WRITE_WAIT_MS) == 1)
 			continue;
-		ok = false;
+		err = n < 0 ? errno : EIO;	/* after a poll timeout, still EAGAIN */
 	}
 	pthread_mutex_unlock(&c->wlock);
+	if (err == EAGAIN)
+		log_warning("closing a milter connection: the MTA read no reply for %d s",
+			    ENGINE_WRITE_WAIT_MS / 1000);
+	else if (err)
+		log_warning("closing a milter connection: %zu bytes of replies not written: %s",
+			    out->len - off, strerror(err));
 	buf_free(out);		/* a waiting connection holds no buffer */
-	return ok;
+	return err == 0;
 }
 
 /* arm - wait for the connection's next bytes in its loop */
@@ -281,6 +291,8 @@ settle(struct econn *c, enum pconn_state st)
 	atomic_store(&c->last, now_s());
 	atomic_store(&c->in_eom, false);
 	atomic_store(&c->busy, false);
+	if (st == PCONN_CLOSE && c->pc.why[0])
+		log_warning("closing a milter connection: %s", c->pc.why);
 	if (st == PCONN_CLOSE || !arm(c, EPOLL_CTL_MOD))
 		conn_close(c);
 }

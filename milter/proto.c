@@ -29,7 +29,8 @@ put32(struct buf *out, uint32_t v)
 /*
  * proto_next - the packet at the start of buf[0..n): PROTO_MORE until it is
  * all there, PROTO_BAD for a length of 0 or over the limit (never waits for
- * more than one packet's worth), *used = bytes it takes.
+ * more than one packet's worth; p->len is then the length it says), *used =
+ * bytes it takes.
  */
 enum proto_status
 proto_next(const char *buf, size_t n, struct proto_packet *p, size_t *used)
@@ -39,8 +40,10 @@ proto_next(const char *buf, size_t n, struct proto_packet *p, size_t *used)
 	if (n < MILTER_LEN_BYTES)
 		return PROTO_MORE;
 	len = get32(buf);
-	if (len == 0 || len - 1 > PROTO_MAX_DATA)
+	if (len == 0 || len - 1 > PROTO_MAX_DATA) {
+		p->len = len;
 		return PROTO_BAD;
+	}
 	if (n - MILTER_LEN_BYTES < len)
 		return PROTO_MORE;
 	p->cmd = buf[MILTER_LEN_BYTES];

@@ -5,6 +5,7 @@
  */
 #include "proto_conn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,8 +330,8 @@ dispatch(struct pconn *c, const struct proto_packet *p)
 
 	if (!c->negotiated)
 		return p->cmd == SMFIC_OPTNEG && negotiate(c, p);
-	if (p->cmd != SMFIC_CONNECT && p->cmd != SMFIC_MACRO && p->cmd != SMFIC_QUIT
-	    && p->cmd != SMFIC_QUIT_NC && p->cmd != SMFIC_ABORT && !c->connected)
+	if (p->cmd != SMFIC_CONNECT && p->cmd != SMFIC_MACRO && p->cmd != SMFIC_QUIT_NC
+	    && p->cmd != SMFIC_ABORT && !c->connected)
 		return false;
 	switch (p->cmd) {
 	case SMFIC_MACRO: return macros(c, p);
@@ -363,7 +364,18 @@ dispatch(struct pconn *c, const struct proto_packet *p)
 		c->connected = false;
 		return true;
 	}
-	return false;	/* QUIT, a second OPTNEG, or no command we know */
+	return false;	/* a second OPTNEG, or no command we know */
+}
+
+/* bad - PCONN_CLOSE for a packet the MTA should not have sent, and why */
+static enum pconn_state
+bad(struct pconn *c, const struct proto_packet *p)
+{
+	unsigned char cmd = (unsigned char)p->cmd;
+
+	snprintf(c->why, sizeof(c->why), "malformed or out-of-place command '%c' (0x%02x), %zu bytes",
+		 cmd > ' ' && cmd < 0x7f ? cmd : '?', cmd, p->len);
+	return PCONN_CLOSE;
 }
 
 /*
@@ -385,11 +397,16 @@ pconn_run(struct pconn *c, bool may_block)
 		if (blocking(p.cmd) && !may_block && c->connected)
 			return PCONN_PARK;
 		c->in_off += used;
-		if (!dispatch(c, &p))
+		if (p.cmd == SMFIC_QUIT)
 			return PCONN_CLOSE;
+		if (!dispatch(c, &p))
+			return bad(c, &p);
 	}
-	if (st == PROTO_BAD)
+	if (st == PROTO_BAD) {
+		snprintf(c->why, sizeof(c->why), "a packet length of %zu (0, or over %d)",
+			 p.len, PROTO_MAX_DATA + 1);
 		return PCONN_CLOSE;
+	}
 	/* keep only the partial packet, and no buffer when there is none */
 	if (c->in_off == c->in.len) {
 		buf_free(&c->in);

@@ -41,8 +41,10 @@ struct pconn {
 	unsigned long actions, protocol;	/* as negotiated */
 	char *auth_authen, *queue_id;		/* the only macros a step reads */
 	char *reply;		/* smfi_setreply's text, for the next reject/tempfail */
+	char why[80];		/* after PCONN_CLOSE: the bad packet, "" for QUIT */
 };
 
+/* PCONN_CLOSE: on QUIT, or a bad packet that c->why describes */
 enum pconn_state { PCONN_INPUT, PCONN_PARK, PCONN_CLOSE };
 
 void pconn_init(struct pconn *c, const struct pconn_ops *ops, void *u);

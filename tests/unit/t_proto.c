@@ -347,16 +347,24 @@ START_TEST(test_limits)
 	pk(&in, SMFIC_BODY, big, PROTO_MAX_DATA + 1);
 	pconn_in(&c, in.data, 5);
 	ck_assert_int_eq(pconn_run(&c, true), PCONN_CLOSE);
+	ck_assert_str_eq(c.why, "a packet length of 65537 (0, or over 65536)");
 	pconn_free(&c);
 	/* a NUL inside a header value: three strings, not a shorter value */
 	start(&c, 0x1fffff);
 	pconn_in(&c, "\0\0\0\14LFrom\0 a\0b\0", 16);
 	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	ck_assert_str_eq(c.why, "malformed or out-of-place command 'L' (0x4c), 11 bytes");
 	pconn_free(&c);
 	/* a macro name without its value */
 	start(&c, 0x1fffff);
 	pconn_in(&c, "\0\0\0\20DM{auth_authen}\0", 20);
 	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	pconn_free(&c);
+	/* QUIT closes with nothing to say */
+	start(&c, 0x1fffff);
+	pconn_in(&c, "\0\0\0\1Q", 5);
+	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	ck_assert_str_eq(c.why, "");
 	pconn_free(&c);
 	buf_free(&in);
 	free(big);
