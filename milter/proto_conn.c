@@ -28,14 +28,21 @@ set_str(char **slot, const char *value)
 	*slot = value ? xstrdup(value) : NULL;
 }
 
+/* forget_macros - the macros of stage `from` and of every stage after it */
+static void
+forget_macros(struct pconn *c, int from)
+{
+	for (int i = from; i < PROTO_STAGES; i++)
+		buf_free(&c->macros[i]);
+}
+
 /* pconn_free - everything the connection owns; its step state is the caller's */
 void
 pconn_free(struct pconn *c)
 {
 	buf_free(&c->in);
 	buf_free(&c->out);
-	set_str(&c->auth_authen, NULL);
-	set_str(&c->queue_id, NULL);
+	forget_macros(c, SMFIM_CONNECT);
 	set_str(&c->reply, NULL);
 }
 
@@ -62,16 +69,43 @@ pconn_in(struct pconn *c, const void *data, size_t len)
 	buf_add(in, data, len);
 }
 
+/* bare - a macro name without its braces: "{i}" and "i" name one macro */
+static size_t
+bare(const char *name, const char **s)
+{
+	size_t n = strlen(name);
+
+	if (n >= 2 && name[0] == '{' && name[n - 1] == '}') {
+		*s = name + 1;
+		return n - 2;
+	}
+	*s = name;
+	return n;
+}
+
 /* the MTA as the steps see it: macros, and the actions valid at end of message */
 static const char *
 pc_symval(void *ctx, const char *name)
 {
+	/* the stages in the order they come, latest first: the newest value wins */
+	static const int latest[PROTO_STAGES] = {
+		SMFIM_EOM, SMFIM_EOH, SMFIM_DATA, SMFIM_ENVRCPT, SMFIM_ENVFROM, SMFIM_HELO,
+		SMFIM_CONNECT,
+	};
 	struct pconn *c = ctx;
+	const char *want, *have;
+	size_t wn = bare(name, &want);
 
-	if (strcmp(name, "{auth_authen}") == 0)
-		return c->auth_authen;
-	if (strcmp(name, "i") == 0)
-		return c->queue_id;
+	for (int i = 0; i < PROTO_STAGES; i++) {
+		const struct buf *m = &c->macros[latest[i]];
+		/* pairs of NUL-terminated strings, as macros() checked them */
+		for (const char *n = m->data; n && n < m->data + m->len;) {
+			const char *v = n + strlen(n) + 1;
+			if (bare(n, &have) == wn && memcmp(have, want, wn) == 0)
+				return v;
+			n = v + strlen(v) + 1;
+		}
+	}
 	return NULL;
 }
 
@@ -204,37 +238,45 @@ negotiate(struct pconn *c, const struct proto_packet *p)
 	return true;
 }
 
-/* macros - SMFIC_MACRO: a stage's macros replace that stage's earlier ones */
+/* stage_of - the SMFIM_* stage a macro packet names by its command, -1 if none */
+static int
+stage_of(char cmd)
+{
+	switch (cmd) {
+	case SMFIC_CONNECT: return SMFIM_CONNECT;
+	case SMFIC_HELO: return SMFIM_HELO;
+	case SMFIC_MAIL: return SMFIM_ENVFROM;
+	case SMFIC_RCPT: return SMFIM_ENVRCPT;
+	case SMFIC_DATA: return SMFIM_DATA;
+	case SMFIC_EOH: return SMFIM_EOH;
+	case SMFIC_BODYEOB: return SMFIM_EOM;
+	}
+	return -1;
+}
+
+/*
+ * macros - SMFIC_MACRO: a stage command, then name/value pairs of
+ * NUL-terminated strings, which replace that stage's earlier ones. A stage
+ * we have no macros for is checked, then ignored.
+ */
 static bool
 macros(struct pconn *c, const struct proto_packet *p)
 {
-	struct proto_packet rest;
-	const char *argv[PROTO_MAX_ARGS];
-	size_t argc;
+	const char *d = p->data + 1, *end = p->data + p->len;
+	size_t strings = 0;
+	int stage;
 
-	if (p->len < 1)
+	if (p->len < 1 || (end > d && end[-1] != '\0'))
 		return false;
-	if (p->data[0] == SMFIC_MAIL)
-		set_str(&c->auth_authen, NULL);
-	else if (p->data[0] == SMFIC_BODYEOB)
-		set_str(&c->queue_id, NULL);
-	rest.cmd = p->cmd;
-	rest.data = p->data + 1;
-	rest.len = p->len - 1;
-	if (rest.len == 0)
+	for (const char *q = d; q < end; q++)
+		strings += *q == '\0';
+	if (strings % 2)
+		return false;
+	if ((stage = stage_of(p->data[0])) < 0)
 		return true;
-	argc = proto_strings(&rest, argv, PROTO_MAX_ARGS);
-	if (argc == 0 || argc % 2)
-		return false;
-	for (size_t i = 0; i < argc; i += 2) {
-		const char *name = argv[i];
-		if (p->data[0] == SMFIC_MAIL && (strcmp(name, "{auth_authen}") == 0
-						 || strcmp(name, "auth_authen") == 0))
-			set_str(&c->auth_authen, argv[i + 1]);
-		else if (p->data[0] == SMFIC_BODYEOB && (strcmp(name, "i") == 0
-							 || strcmp(name, "{i}") == 0))
-			set_str(&c->queue_id, argv[i + 1]);
-	}
+	buf_free(&c->macros[stage]);
+	if (end > d)
+		buf_add(&c->macros[stage], d, (size_t)(end - d));
 	return true;
 }
 
@@ -243,8 +285,7 @@ static void
 end_message(struct pconn *c)
 {
 	c->in_message = false;
-	set_str(&c->queue_id, NULL);
-	set_str(&c->auth_authen, NULL);
+	forget_macros(c, SMFIM_ENVFROM);	/* ENVFROM and after: the message's stages */
 }
 
 /* connect - SMFIC_CONNECT; a second one (connection reuse) starts afresh */
@@ -259,6 +300,7 @@ connect_step(struct pconn *c, const struct proto_packet *p)
 	if (c->connected) {
 		c->ops->reset(c->u);
 		end_message(c);
+		forget_macros(c, SMFIM_HELO);	/* CONNECT's came just now */
 	}
 	c->connected = true;
 	reply(c, p->cmd, c->ops->connect(c->u, &m, host, addr));
@@ -361,6 +403,7 @@ dispatch(struct pconn *c, const struct proto_packet *p)
 	case SMFIC_QUIT_NC:
 		c->ops->reset(c->u);
 		end_message(c);
+		forget_macros(c, SMFIM_CONNECT);
 		c->connected = false;
 		return true;
 	}

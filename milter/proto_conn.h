@@ -39,7 +39,8 @@ struct pconn {
 	struct buf out;		/* replies not yet written */
 	bool negotiated, connected, in_message, in_eom;
 	unsigned long actions, protocol;	/* as negotiated */
-	char *auth_authen, *queue_id;		/* the only macros a step reads */
+	/* per SMFIM_* stage: the name/value strings of its last SMFIC_MACRO */
+	struct buf macros[PROTO_STAGES];
 	char *reply;		/* smfi_setreply's text, for the next reject/tempfail */
 	char why[80];		/* after PCONN_CLOSE: the bad packet, "" for QUIT */
 };

@@ -11,7 +11,7 @@
 static struct {
 	enum step_rc mail_rc, eom_rc;
 	const char *mail_reply;		/* setreply at MAIL */
-	char auth[64];
+	char auth[64], queue_id[64];
 	int resets, mails, eoms;
 } st;
 
@@ -75,8 +75,11 @@ s_body(void *u, const void *data, size_t len)
 static enum step_rc
 s_eom(void *u, const struct mta *m)
 {
+	const char *i = m->symval(m->ctx, "i");
+
 	(void)u;
 	st.eoms++;
+	snprintf(st.queue_id, sizeof(st.queue_id), "%s", i ? i : "(none)");
 	ck_assert(m->chgheader(m->ctx, "Authentication-Results", 2, NULL));
 	ck_assert(m->insheader(m->ctx, 0, "Authentication-Results", " mx; spf=pass"));
 	ck_assert(m->quarantine(m->ctx, "policy"));
@@ -430,6 +433,46 @@ START_TEST(test_bytewise)
 }
 END_TEST
 
+START_TEST(test_macros)
+{
+	struct pconn c;
+	struct buf in, pairs;
+
+	start(&c, 0x1fffff);
+	st.eom_rc = STEP_ACCEPT;
+	/* any number of pairs; braces or none, one macro; the newest stage wins */
+	buf_init(&pairs);
+	buf_addc(&pairs, 'M');
+	for (int i = 0; i < 40; i++)
+		buf_printf(&pairs, "{m%d}%cv%c", i, 0, 0);
+	buf_add(&pairs, "auth_authen\0bob\0i\0Q1", 20);
+	buf_init(&in);
+	pk(&in, SMFIC_MACRO, pairs.data, pairs.len + 1);
+	pk(&in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(&in, SMFIC_MACRO, "Z{x}\0y", 7);	/* no stage of ours: ignored */
+	pk(&in, SMFIC_MACRO, "E{i}\0Q2", 8);
+	pk(&in, SMFIC_BODYEOB, NULL, 0);
+	pconn_in(&c, in.data, in.len);
+	while (pconn_run(&c, false) == PCONN_PARK)
+		ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	ck_assert_str_eq(st.auth, "bob");
+	ck_assert_str_eq(st.queue_id, "Q2");
+	/* the next message starts without the last one's */
+	buf_reset(&in);
+	pk(&in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(&in, SMFIC_BODYEOB, NULL, 0);
+	pconn_in(&c, in.data, in.len);
+	while (pconn_run(&c, false) == PCONN_PARK)
+		ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	ck_assert_int_eq(st.eoms, 2);
+	ck_assert_str_eq(st.auth, "(none)");
+	ck_assert_str_eq(st.queue_id, "(none)");
+	buf_free(&pairs);
+	buf_free(&in);
+	pconn_free(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -444,6 +487,7 @@ main(void)
 	tcase_add_test(tc, test_no_nr_flags);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_bytewise);
+	tcase_add_test(tc, test_macros);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
