@@ -97,70 +97,9 @@ now_s(void)
 	return (long long)ts.tv_sec;
 }
 
-/* the steps, behind proto_conn's void pointer */
-static void
-op_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
-{
-	steps_negotiate(u, a, p, ra, rp);
-}
-
-static enum step_rc
-op_connect(void *u, const struct mta *m, const char *host, const char *ip)
-{
-	return steps_connect(u, m, host, ip);
-}
-
-static enum step_rc
-op_helo(void *u, const char *helo)
-{
-	return steps_helo(u, helo);
-}
-
-static enum step_rc
-op_mail(void *u, const struct mta *m, const char *from)
-{
-	return steps_mail(u, m, from);
-}
-
-static enum step_rc
-op_header(void *u, const char *name, const char *value)
-{
-	return steps_header(u, name, value);
-}
-
-static enum step_rc
-op_eoh(void *u)
-{
-	return steps_eoh(u);
-}
-
-static enum step_rc
-op_body(void *u, const void *data, size_t len)
-{
-	return steps_body(u, data, len);
-}
-
-static enum step_rc
-op_eom(void *u, const struct mta *m)
-{
-	return steps_eom(u, m);
-}
-
-static void
-op_abort(void *u)
-{
-	steps_abort(u);
-}
-
-static void
-op_reset(void *u)
-{
-	steps_conn_reset(u);
-}
-
 static const struct pconn_ops step_ops = {
-	op_negotiate, op_connect, op_helo, op_mail, op_header, op_eoh, op_body, op_eom,
-	op_abort, op_reset, steps_macro_lists,
+	steps_negotiate, steps_connect, steps_helo, steps_mail, steps_header, steps_eoh,
+	steps_body, steps_eom, steps_abort, steps_conn_reset, steps_macro_lists,
 };
 
 /* conn_close - the end of a connection, from whoever holds it */

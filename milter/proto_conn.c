@@ -11,7 +11,7 @@
 
 /* pconn_init - a fresh connection, before its negotiation */
 void
-pconn_init(struct pconn *c, const struct pconn_ops *ops, void *u)
+pconn_init(struct pconn *c, const struct pconn_ops *ops, struct step_conn *u)
 {
 	memset(c, 0, sizeof(*c));
 	c->ops = ops;

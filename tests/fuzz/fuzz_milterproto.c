@@ -14,31 +14,30 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-struct stub {
+/* the stub steps' state, in place of steps.c's */
+struct step_conn {
 	unsigned seed;
 	bool closed;
 };
 
 /* next - a cheap generator for stub answers */
 static unsigned
-next(struct stub *s)
+next(struct step_conn *s)
 {
 	s->seed = s->seed * 1103515245u + 12345u;
 	return s->seed >> 16;
 }
 
 static enum step_rc
-answer(void *u)
+answer(struct step_conn *s)
 {
-	struct stub *s = u;
-
 	if (s->closed)
 		abort();
 	return (enum step_rc)(next(s) % 5);
 }
 
 static void
-st_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
+st_negotiate(struct step_conn *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
 {
 	(void)u;
 	*ra = a & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
@@ -47,21 +46,21 @@ st_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsig
 }
 
 static enum step_rc
-st_connect(void *u, const struct mta *m, const char *host, const char *ip)
+st_connect(struct step_conn *u, const struct mta *m, const char *host, const char *ip)
 {
 	(void)m, (void)host, (void)ip;
 	return answer(u);
 }
 
 static enum step_rc
-st_helo(void *u, const char *helo)
+st_helo(struct step_conn *u, const char *helo)
 {
 	(void)helo;
 	return answer(u);
 }
 
 static enum step_rc
-st_mail(void *u, const struct mta *m, const char *from)
+st_mail(struct step_conn *u, const struct mta *m, const char *from)
 {
 	(void)from;
 	(void)m->symval(m->ctx, "{auth_authen}");
@@ -71,30 +70,29 @@ st_mail(void *u, const struct mta *m, const char *from)
 }
 
 static enum step_rc
-st_header(void *u, const char *name, const char *value)
+st_header(struct step_conn *u, const char *name, const char *value)
 {
 	(void)name, (void)value;
 	return answer(u);
 }
 
 static enum step_rc
-st_eoh(void *u)
+st_eoh(struct step_conn *u)
 {
 	return answer(u);
 }
 
 static enum step_rc
-st_body(void *u, const void *data, size_t len)
+st_body(struct step_conn *u, const void *data, size_t len)
 {
 	(void)data, (void)len;
 	return answer(u);
 }
 
 static enum step_rc
-st_eom(void *u, const struct mta *m)
+st_eom(struct step_conn *u, const struct mta *m)
 {
-	struct stub *s = u;
-	unsigned r = next(s);
+	unsigned r = next(u);
 
 	(void)m->symval(m->ctx, "i");
 	if (r & 1)
@@ -109,13 +107,13 @@ st_eom(void *u, const struct mta *m)
 }
 
 static void
-st_abort(void *u)
+st_abort(struct step_conn *u)
 {
 	(void)answer(u);
 }
 
 static void
-st_reset(void *u)
+st_reset(struct step_conn *u)
 {
 	(void)answer(u);
 }
@@ -145,7 +143,7 @@ check_out(const struct buf *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct stub s = { 0, false };
+	struct step_conn s = { 0, false };
 	struct pconn c;
 	size_t off = 2, chunk;
 

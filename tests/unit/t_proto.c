@@ -16,7 +16,7 @@ static struct {
 } st;
 
 static void
-s_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
+s_negotiate(struct step_conn *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
 {
 	(void)u;
 	*ra = a & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
@@ -25,21 +25,21 @@ s_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsign
 }
 
 static enum step_rc
-s_connect(void *u, const struct mta *m, const char *host, const char *ip)
+s_connect(struct step_conn *u, const struct mta *m, const char *host, const char *ip)
 {
 	(void)u, (void)m, (void)host, (void)ip;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_helo(void *u, const char *helo)
+s_helo(struct step_conn *u, const char *helo)
 {
 	(void)u, (void)helo;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_mail(void *u, const struct mta *m, const char *from)
+s_mail(struct step_conn *u, const struct mta *m, const char *from)
 {
 	const char *a = m->symval(m->ctx, "{auth_authen}");
 
@@ -52,28 +52,28 @@ s_mail(void *u, const struct mta *m, const char *from)
 }
 
 static enum step_rc
-s_header(void *u, const char *name, const char *value)
+s_header(struct step_conn *u, const char *name, const char *value)
 {
 	(void)u, (void)name, (void)value;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_eoh(void *u)
+s_eoh(struct step_conn *u)
 {
 	(void)u;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_body(void *u, const void *data, size_t len)
+s_body(struct step_conn *u, const void *data, size_t len)
 {
 	(void)u, (void)data, (void)len;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_eom(void *u, const struct mta *m)
+s_eom(struct step_conn *u, const struct mta *m)
 {
 	const char *i = m->symval(m->ctx, "i");
 
@@ -87,13 +87,13 @@ s_eom(void *u, const struct mta *m)
 }
 
 static void
-s_abort(void *u)
+s_abort(struct step_conn *u)
 {
 	(void)u;
 }
 
 static void
-s_reset(void *u)
+s_reset(struct step_conn *u)
 {
 	(void)u;
 	st.resets++;
