@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define ENGINE_MAX_LOOPS 16
-#define ENGINE_READ 65536		/* bytes asked for per read */
+#define ENGINE_READ 65536		/* bytes asked for per read, into the loop's buffer */
 #define ENGINE_WRITE_WAIT_MS 30000	/* a full socket buffer: how long we wait */
 #define ENGINE_EVENTS 64
 /* an end of message parked this long tells the MTA it is still being worked on */
@@ -56,6 +56,8 @@ struct loop {
 	bool accepting;
 	pthread_mutex_t lock;
 	struct econn *conns;
+	/* every read lands here: a connection keeps only what it has not decoded */
+	char rbuf[ENGINE_READ];
 };
 
 static struct loop loops[ENGINE_MAX_LOOPS];
@@ -95,70 +97,9 @@ now_s(void)
 	return (long long)ts.tv_sec;
 }
 
-/* the steps, behind proto_conn's void pointer */
-static void
-op_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
-{
-	steps_negotiate(u, a, p, ra, rp);
-}
-
-static enum step_rc
-op_connect(void *u, const struct mta *m, const char *host, const char *ip)
-{
-	return steps_connect(u, m, host, ip);
-}
-
-static enum step_rc
-op_helo(void *u, const char *helo)
-{
-	return steps_helo(u, helo);
-}
-
-static enum step_rc
-op_mail(void *u, const struct mta *m, const char *from)
-{
-	return steps_mail(u, m, from);
-}
-
-static enum step_rc
-op_header(void *u, const char *name, const char *value)
-{
-	return steps_header(u, name, value);
-}
-
-static enum step_rc
-op_eoh(void *u)
-{
-	return steps_eoh(u);
-}
-
-static enum step_rc
-op_body(void *u, const void *data, size_t len)
-{
-	return steps_body(u, data, len);
-}
-
-static enum step_rc
-op_eom(void *u, const struct mta *m)
-{
-	return steps_eom(u, m);
-}
-
-static void
-op_abort(void *u)
-{
-	steps_abort(u);
-}
-
-static void
-op_reset(void *u)
-{
-	steps_conn_reset(u);
-}
-
 static const struct pconn_ops step_ops = {
-	op_negotiate, op_connect, op_helo, op_mail, op_header, op_eoh, op_body, op_eom,
-	op_abort, op_reset, steps_macro_lists,
+	steps_negotiate, steps_connect, steps_helo, steps_mail, steps_header, steps_eoh,
+	steps_body, steps_eom, steps_abort, steps_conn_reset, steps_macro_lists,
 };
 
 /* conn_close - the end of a connection, from whoever holds it */
@@ -182,16 +123,20 @@ conn_close(struct econn *c)
 	free(c);
 }
 
-/* flush - write every queued reply; false: the MTA is gone or stuck */
+/*
+ * flush - write every queued reply; false, said once in the log, when the
+ * MTA is gone or stuck: what it did not get may include a verdict already
+ * logged as given.
+ */
 static bool
 flush(struct econn *c)
 {
 	struct buf *out = &c->pc.out;
 	size_t off = 0;
-	bool ok = true;
+	int err = 0;
 
 	pthread_mutex_lock(&c->wlock);
-	while (ok && off < out->len) {
+	while (err == 0 && off < out->len) {
 		ssize_t n = write(c->fd, out->data + off, out->len - off);
 		if (n > 0) {
 			off += (size_t)n;
@@ -202,11 +147,17 @@ flush(struct econn *c)
 		struct pollfd pfd = { c->fd, POLLOUT, 0 };
 		if (n < 0 && errno == EAGAIN && poll(&pfd, 1, ENGINE_WRITE_WAIT_MS) == 1)
 			continue;
-		ok = false;
+		err = n < 0 ? errno : EIO;	/* after a poll timeout, still EAGAIN */
 	}
 	pthread_mutex_unlock(&c->wlock);
-	buf_reset(out);
-	return ok;
+	if (err == EAGAIN)
+		log_warning("closing a milter connection: the MTA read no reply for %d s",
+			    ENGINE_WRITE_WAIT_MS / 1000);
+	else if (err)
+		log_warning("closing a milter connection: %zu bytes of replies not written: %s",
+			    out->len - off, strerror(err));
+	buf_free(out);		/* a waiting connection holds no buffer */
+	return err == 0;
 }
 
 /* arm - wait for the connection's next bytes in its loop */
@@ -279,6 +230,8 @@ settle(struct econn *c, enum pconn_state st)
 	atomic_store(&c->last, now_s());
 	atomic_store(&c->in_eom, false);
 	atomic_store(&c->busy, false);
+	if (st == PCONN_CLOSE && c->pc.why[0])
+		log_warning("closing a milter connection: %s", c->pc.why);
 	if (st == PCONN_CLOSE || !arm(c, EPOLL_CTL_MOD))
 		conn_close(c);
 }
@@ -309,13 +262,11 @@ worker(void *arg)
 static void
 readable(struct econn *c)
 {
-	struct buf *in = &c->pc.in;
+	char *rbuf = c->loop->rbuf;
 	ssize_t n;
 
-	if (in->cap - in->len < ENGINE_READ + 1)
-		in->data = xrealloc(in->data, in->cap = in->len + ENGINE_READ + 1);
 	do
-		n = read(c->fd, in->data + in->len, ENGINE_READ);
+		n = read(c->fd, rbuf, ENGINE_READ);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN) {
 		settle(c, PCONN_INPUT);
@@ -325,8 +276,7 @@ readable(struct econn *c)
 		conn_close(c);
 		return;
 	}
-	in->len += (size_t)n;
-	in->data[in->len] = '\0';
+	pconn_in(&c->pc, rbuf, (size_t)n);
 	settle(c, pconn_run(&c->pc, false));
 }
 

@@ -29,7 +29,8 @@ put32(struct buf *out, uint32_t v)
 /*
  * proto_next - the packet at the start of buf[0..n): PROTO_MORE until it is
  * all there, PROTO_BAD for a length of 0 or over the limit (never waits for
- * more than one packet's worth), *used = bytes it takes.
+ * more than one packet's worth; p->len is then the length it says), *used =
+ * bytes it takes.
  */
 enum proto_status
 proto_next(const char *buf, size_t n, struct proto_packet *p, size_t *used)
@@ -39,8 +40,10 @@ proto_next(const char *buf, size_t n, struct proto_packet *p, size_t *used)
 	if (n < MILTER_LEN_BYTES)
 		return PROTO_MORE;
 	len = get32(buf);
-	if (len == 0 || len - 1 > PROTO_MAX_DATA)
+	if (len == 0 || len - 1 > PROTO_MAX_DATA) {
+		p->len = len;
 		return PROTO_BAD;
+	}
 	if (n - MILTER_LEN_BYTES < len)
 		return PROTO_MORE;
 	p->cmd = buf[MILTER_LEN_BYTES];
@@ -140,24 +143,6 @@ proto_put_optneg(struct buf *out, uint32_t version, uint32_t actions, uint32_t p
 		buf_add(&d, lists[i], strlen(lists[i]) + 1);
 	}
 	proto_put(out, SMFIC_OPTNEG, d.data, d.len);
-	buf_free(&d);
-}
-
-/* proto_put_replycode - "code xcode text", as smfi_setreply builds it */
-void
-proto_put_replycode(struct buf *out, const char *code, const char *xcode, const char *text)
-{
-	struct buf d;
-
-	buf_init(&d);
-	buf_adds(&d, code);
-	if (xcode) {
-		buf_addc(&d, ' ');
-		buf_adds(&d, xcode);
-	}
-	buf_addc(&d, ' ');
-	buf_adds(&d, text);
-	proto_put(out, SMFIR_REPLYCODE, d.data, d.len + 1);
 	buf_free(&d);
 }
 

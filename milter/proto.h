@@ -36,7 +36,6 @@ bool proto_connect(const struct proto_packet *p, const char **host, const char *
 void proto_put(struct buf *out, char cmd, const void *data, size_t len);
 void proto_put_optneg(struct buf *out, uint32_t version, uint32_t actions, uint32_t protocol,
 		      const char *const lists[PROTO_STAGES]);
-void proto_put_replycode(struct buf *out, const char *code, const char *xcode, const char *text);
 void proto_put_header(struct buf *out, char cmd, uint32_t index, const char *name,
 		      const char *value);
 void proto_put_string(struct buf *out, char cmd, const char *s);

@@ -5,12 +5,13 @@
  */
 #include "proto_conn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* pconn_init - a fresh connection, before its negotiation */
 void
-pconn_init(struct pconn *c, const struct pconn_ops *ops, void *u)
+pconn_init(struct pconn *c, const struct pconn_ops *ops, struct step_conn *u)
 {
 	memset(c, 0, sizeof(*c));
 	c->ops = ops;
@@ -27,34 +28,84 @@ set_str(char **slot, const char *value)
 	*slot = value ? xstrdup(value) : NULL;
 }
 
+/* forget_macros - the macros of stage `from` and of every stage after it */
+static void
+forget_macros(struct pconn *c, int from)
+{
+	for (int i = from; i < PROTO_STAGES; i++)
+		buf_free(&c->macros[i]);
+}
+
 /* pconn_free - everything the connection owns; its step state is the caller's */
 void
 pconn_free(struct pconn *c)
 {
 	buf_free(&c->in);
 	buf_free(&c->out);
-	set_str(&c->auth_authen, NULL);
-	set_str(&c->queue_id, NULL);
+	forget_macros(c, SMFIM_CONNECT);
 	set_str(&c->reply, NULL);
 }
 
-/* pconn_in - bytes read from the MTA */
+/* the largest packet, and the NUL a buf keeps after it */
+#define PCONN_PACKET (MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + 1)
+
+/*
+ * pconn_in - bytes read from the MTA. The buffer holds only what is not yet
+ * decoded (pconn_run lets it go once that is nothing, so an idle connection
+ * holds none). It grows to fit, doubling up to one whole packet: a packet
+ * that arrives a few bytes at a time is not copied again at every read.
+ */
 void
 pconn_in(struct pconn *c, const void *data, size_t len)
 {
-	buf_add(&c->in, data, len);
+	struct buf *in = &c->in;
+	size_t need = in->len + len + 1;
+
+	if (need > in->cap) {
+		size_t cap = in->cap < PCONN_PACKET / 2 ? in->cap * 2 : PCONN_PACKET;
+		in->cap = need > cap ? need : cap;
+		in->data = xrealloc(in->data, in->cap);
+	}
+	buf_add(in, data, len);
+}
+
+/* bare - a macro name without its braces: "{i}" and "i" name one macro */
+static size_t
+bare(const char *name, const char **s)
+{
+	size_t n = strlen(name);
+
+	if (n >= 2 && name[0] == '{' && name[n - 1] == '}') {
+		*s = name + 1;
+		return n - 2;
+	}
+	*s = name;
+	return n;
 }
 
 /* the MTA as the steps see it: macros, and the actions valid at end of message */
 static const char *
 pc_symval(void *ctx, const char *name)
 {
+	/* the stages in the order they come, latest first: the newest value wins */
+	static const int latest[PROTO_STAGES] = {
+		SMFIM_EOM, SMFIM_EOH, SMFIM_DATA, SMFIM_ENVRCPT, SMFIM_ENVFROM, SMFIM_HELO,
+		SMFIM_CONNECT,
+	};
 	struct pconn *c = ctx;
+	const char *want, *have;
+	size_t wn = bare(name, &want);
 
-	if (strcmp(name, "{auth_authen}") == 0)
-		return c->auth_authen;
-	if (strcmp(name, "i") == 0)
-		return c->queue_id;
+	for (int i = 0; i < PROTO_STAGES; i++) {
+		const struct buf *m = &c->macros[latest[i]];
+		/* pairs of NUL-terminated strings, as macros() checked them */
+		for (const char *n = m->data; n && n < m->data + m->len;) {
+			const char *v = n + strlen(n) + 1;
+			if (bare(n, &have) == wn && memcmp(have, want, wn) == 0)
+				return v;
+			n = v + strlen(v) + 1;
+		}
+	}
 	return NULL;
 }
 
@@ -150,7 +201,7 @@ reply(struct pconn *c, char cmd, enum step_rc rc)
 {
 	char r = SMFIR_CONTINUE;
 
-	if (rc == STEP_NOREPLY || (c->protocol & noreply_flag(cmd)))
+	if (c->protocol & noreply_flag(cmd))
 		goto done;
 	switch (rc) {
 	case STEP_ACCEPT: r = SMFIR_ACCEPT; break;
@@ -187,37 +238,45 @@ negotiate(struct pconn *c, const struct proto_packet *p)
 	return true;
 }
 
-/* macros - SMFIC_MACRO: a stage's macros replace that stage's earlier ones */
+/* stage_of - the SMFIM_* stage a macro packet names by its command, -1 if none */
+static int
+stage_of(char cmd)
+{
+	switch (cmd) {
+	case SMFIC_CONNECT: return SMFIM_CONNECT;
+	case SMFIC_HELO: return SMFIM_HELO;
+	case SMFIC_MAIL: return SMFIM_ENVFROM;
+	case SMFIC_RCPT: return SMFIM_ENVRCPT;
+	case SMFIC_DATA: return SMFIM_DATA;
+	case SMFIC_EOH: return SMFIM_EOH;
+	case SMFIC_BODYEOB: return SMFIM_EOM;
+	}
+	return -1;
+}
+
+/*
+ * macros - SMFIC_MACRO: a stage command, then name/value pairs of
+ * NUL-terminated strings, which replace that stage's earlier ones. A stage
+ * we have no macros for is checked, then ignored.
+ */
 static bool
 macros(struct pconn *c, const struct proto_packet *p)
 {
-	struct proto_packet rest;
-	const char *argv[PROTO_MAX_ARGS];
-	size_t argc;
+	const char *d = p->data + 1, *end = p->data + p->len;
+	size_t strings = 0;
+	int stage;
 
-	if (p->len < 1)
+	if (p->len < 1 || (end > d && end[-1] != '\0'))
 		return false;
-	if (p->data[0] == SMFIC_MAIL)
-		set_str(&c->auth_authen, NULL);
-	else if (p->data[0] == SMFIC_BODYEOB)
-		set_str(&c->queue_id, NULL);
-	rest.cmd = p->cmd;
-	rest.data = p->data + 1;
-	rest.len = p->len - 1;
-	if (rest.len == 0)
+	for (const char *q = d; q < end; q++)
+		strings += *q == '\0';
+	if (strings % 2)
+		return false;
+	if ((stage = stage_of(p->data[0])) < 0)
 		return true;
-	argc = proto_strings(&rest, argv, PROTO_MAX_ARGS);
-	if (argc == 0 || argc % 2)
-		return false;
-	for (size_t i = 0; i < argc; i += 2) {
-		const char *name = argv[i];
-		if (p->data[0] == SMFIC_MAIL && (strcmp(name, "{auth_authen}") == 0
-						 || strcmp(name, "auth_authen") == 0))
-			set_str(&c->auth_authen, argv[i + 1]);
-		else if (p->data[0] == SMFIC_BODYEOB && (strcmp(name, "i") == 0
-							 || strcmp(name, "{i}") == 0))
-			set_str(&c->queue_id, argv[i + 1]);
-	}
+	buf_free(&c->macros[stage]);
+	if (end > d)
+		buf_add(&c->macros[stage], d, (size_t)(end - d));
 	return true;
 }
 
@@ -226,8 +285,7 @@ static void
 end_message(struct pconn *c)
 {
 	c->in_message = false;
-	set_str(&c->queue_id, NULL);
-	set_str(&c->auth_authen, NULL);
+	forget_macros(c, SMFIM_ENVFROM);	/* ENVFROM and after: the message's stages */
 }
 
 /* connect - SMFIC_CONNECT; a second one (connection reuse) starts afresh */
@@ -242,6 +300,7 @@ connect_step(struct pconn *c, const struct proto_packet *p)
 	if (c->connected) {
 		c->ops->reset(c->u);
 		end_message(c);
+		forget_macros(c, SMFIM_HELO);	/* CONNECT's came just now */
 	}
 	c->connected = true;
 	reply(c, p->cmd, c->ops->connect(c->u, &m, host, addr));
@@ -261,7 +320,7 @@ mail_step(struct pconn *c, const struct proto_packet *p)
 	if (c->in_message)
 		c->ops->abort(c->u);
 	rc = c->ops->mail(c->u, &m, argv[0]);
-	c->in_message = rc == STEP_CONTINUE || rc == STEP_NOREPLY;
+	c->in_message = rc == STEP_CONTINUE;
 	reply(c, p->cmd, rc);
 	return true;
 }
@@ -292,7 +351,7 @@ eom_step(struct pconn *c, const struct proto_packet *p)
 		rc = c->ops->eom(c->u, &m);
 		c->in_eom = false;
 	}
-	if (rc == STEP_CONTINUE || rc == STEP_NOREPLY || rc == STEP_SKIP)
+	if (rc == STEP_CONTINUE || rc == STEP_SKIP)
 		rc = STEP_ACCEPT;	/* end of message always answers */
 	reply(c, p->cmd, rc);
 	end_message(c);
@@ -313,8 +372,8 @@ dispatch(struct pconn *c, const struct proto_packet *p)
 
 	if (!c->negotiated)
 		return p->cmd == SMFIC_OPTNEG && negotiate(c, p);
-	if (p->cmd != SMFIC_CONNECT && p->cmd != SMFIC_MACRO && p->cmd != SMFIC_QUIT
-	    && p->cmd != SMFIC_QUIT_NC && p->cmd != SMFIC_ABORT && !c->connected)
+	if (p->cmd != SMFIC_CONNECT && p->cmd != SMFIC_MACRO && p->cmd != SMFIC_QUIT_NC
+	    && p->cmd != SMFIC_ABORT && !c->connected)
 		return false;
 	switch (p->cmd) {
 	case SMFIC_MACRO: return macros(c, p);
@@ -344,10 +403,22 @@ dispatch(struct pconn *c, const struct proto_packet *p)
 	case SMFIC_QUIT_NC:
 		c->ops->reset(c->u);
 		end_message(c);
+		forget_macros(c, SMFIM_CONNECT);
 		c->connected = false;
 		return true;
 	}
-	return false;	/* QUIT, a second OPTNEG, or no command we know */
+	return false;	/* a second OPTNEG, or no command we know */
+}
+
+/* bad - PCONN_CLOSE for a packet the MTA should not have sent, and why */
+static enum pconn_state
+bad(struct pconn *c, const struct proto_packet *p)
+{
+	unsigned char cmd = (unsigned char)p->cmd;
+
+	snprintf(c->why, sizeof(c->why), "malformed or out-of-place command '%c' (0x%02x), %zu bytes",
+		 cmd > ' ' && cmd < 0x7f ? cmd : '?', cmd, p->len);
+	return PCONN_CLOSE;
 }
 
 /*
@@ -369,13 +440,21 @@ pconn_run(struct pconn *c, bool may_block)
 		if (blocking(p.cmd) && !may_block && c->connected)
 			return PCONN_PARK;
 		c->in_off += used;
-		if (!dispatch(c, &p))
+		if (p.cmd == SMFIC_QUIT)
 			return PCONN_CLOSE;
+		if (!dispatch(c, &p))
+			return bad(c, &p);
 	}
-	if (st == PROTO_BAD)
+	if (st == PROTO_BAD) {
+		snprintf(c->why, sizeof(c->why), "a packet length of %zu (0, or over %d)",
+			 p.len, PROTO_MAX_DATA + 1);
 		return PCONN_CLOSE;
-	/* keep only the partial packet */
-	if (c->in_off) {
+	}
+	/* keep only the partial packet, and no buffer when there is none */
+	if (c->in_off == c->in.len) {
+		buf_free(&c->in);
+		c->in_off = 0;
+	} else if (c->in_off) {
 		memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
 		c->in.len -= c->in_off;
 		c->in.data[c->in.len] = '\0';

@@ -21,8 +21,6 @@ static atomic_bool stopping;
 struct step_conn {
 	struct session *session;
 	bool leading_space;	/* SMFIP_HDR_LEADSPC: header values arrive untouched */
-	bool can_skip;		/* SMFIP_SKIP: the MTA accepts a skip from body */
-	unsigned long noreply;	/* SMFIP_NR_* taken: those steps must not reply */
 	bool in_message;	/* counted in messages_in_flight */
 };
 
@@ -115,18 +113,7 @@ shutting_down(const struct mta *m)
 	return STEP_TEMPFAIL;
 }
 
-/* no_reply - STEP_NOREPLY where that step's reply was negotiated away */
-static enum step_rc
-no_reply(const struct step_conn *c, unsigned long step)
-{
-	return c && (c->noreply & step) ? STEP_NOREPLY : STEP_CONTINUE;
-}
-
-/*
- * steps_negotiate - the actions and steps we ask the MTA for. Without a
- * connection state to remember them in (c NULL), no NR_* flag: every step
- * replies.
- */
+/* steps_negotiate - the actions and steps we ask the MTA for */
 void
 steps_negotiate(struct step_conn *c, unsigned long actions, unsigned long protocol,
 		unsigned long *our_actions, unsigned long *our_protocol)
@@ -134,31 +121,26 @@ steps_negotiate(struct step_conn *c, unsigned long actions, unsigned long protoc
 	const unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
 				   | SMFIF_SETSYMLIST;
 	/* DKIM wants header bytes as sent; we have no use for unknown commands. */
-	unsigned long steps = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_SKIP;
+	const unsigned long steps = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_SKIP
+				    | NOREPLY_STEPS;
 
-	if (c)
-		steps |= NOREPLY_STEPS;
 	*our_actions = actions & want;
 	*our_protocol = protocol & steps;
-	if (c) {
-		c->leading_space = (*our_protocol & SMFIP_HDR_LEADSPC) != 0;
-		c->can_skip = (*our_protocol & SMFIP_SKIP) != 0;
-		c->noreply = *our_protocol & NOREPLY_STEPS;
-	}
+	c->leading_space = (*our_protocol & SMFIP_HDR_LEADSPC) != 0;
 }
 
 /* steps_connect - a new SMTP client (ip NULL when not over IP) */
 enum step_rc
 steps_connect(struct step_conn *c, const struct mta *m, const char *host, const char *ip)
 {
-	/* Without a reply to connect, MAIL FROM temp-fails instead. */
+	/* Where connect has no reply (SMFIP_NR_CONN), MAIL FROM temp-fails instead. */
 	if (atomic_load(&stopping))
-		return c->noreply & SMFIP_NR_CONN ? STEP_NOREPLY : shutting_down(m);
+		return shutting_down(m);
 	if (c->session == NULL)
 		c->session = session_new(milter_slot);
 	session_connect(c->session, ip, host);
 	log_debug("connect from %s [%s]", host ? host : "unknown", ip ? ip : "");
-	return no_reply(c, SMFIP_NR_CONN);
+	return STEP_CONTINUE;
 }
 
 /* steps_helo - recorded for SPF's HELO identity */
@@ -167,7 +149,7 @@ steps_helo(struct step_conn *c, const char *helo)
 {
 	if (c->session)
 		session_helo(c->session, helo);
-	return no_reply(c, SMFIP_NR_HELO);
+	return STEP_CONTINUE;
 }
 
 /* steps_mail - a message begins: SPF (DNS-bound) */
@@ -193,10 +175,10 @@ steps_header(struct step_conn *c, const char *name, const char *value)
 	struct buf spaced;
 
 	if (c->session == NULL)
-		return no_reply(c, SMFIP_NR_HDR);
+		return STEP_CONTINUE;
 	if (c->leading_space) {
 		session_header(c->session, name, value);
-		return no_reply(c, SMFIP_NR_HDR);
+		return STEP_CONTINUE;
 	}
 	/* Without HDR_LEADSPC the MTA dropped the usual single space. */
 	buf_init(&spaced);
@@ -204,7 +186,7 @@ steps_header(struct step_conn *c, const char *name, const char *value)
 	buf_adds(&spaced, value);
 	session_header(c->session, name, spaced.data);
 	buf_free(&spaced);
-	return no_reply(c, SMFIP_NR_HDR);
+	return STEP_CONTINUE;
 }
 
 /* steps_eoh - end of headers: DKIM keys are fetched (DNS-bound) */
@@ -213,7 +195,7 @@ steps_eoh(struct step_conn *c)
 {
 	if (c->session)
 		session_eoh(c->session);
-	return no_reply(c, SMFIP_NR_EOH);
+	return STEP_CONTINUE;
 }
 
 /* steps_body - a body chunk; skip the rest once no check needs it */
@@ -223,7 +205,7 @@ steps_body(struct step_conn *c, const void *data, size_t len)
 	if (c->session == NULL)
 		return STEP_CONTINUE;
 	session_body(c->session, data, len);
-	if (c->can_skip && !session_wants_body(c->session))
+	if (!session_wants_body(c->session))
 		return STEP_SKIP;
 	return STEP_CONTINUE;
 }

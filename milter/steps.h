@@ -10,7 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum step_rc { STEP_CONTINUE, STEP_NOREPLY, STEP_ACCEPT, STEP_REJECT, STEP_TEMPFAIL, STEP_SKIP };
+/*
+ * What a step answers. Whether the MTA gets that answer is the protocol's
+ * business: a step whose reply was negotiated away (SMFIP_NR_*) sends none,
+ * and SKIP is a CONTINUE to an MTA that did not offer SMFIP_SKIP.
+ */
+enum step_rc { STEP_CONTINUE, STEP_ACCEPT, STEP_REJECT, STEP_TEMPFAIL, STEP_SKIP };
 
 /* the MTA, as the decisions need it: each action returns false when it failed */
 struct mta {

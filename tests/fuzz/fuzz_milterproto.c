@@ -4,8 +4,9 @@
  * stub steps whose answers and end-of-message actions come from the input.
  * Input: one byte of stub behaviour, one of read sizes, then the bytes the
  * "MTA" sends. Checks: every reply is a well-formed packet of a reply
- * command, nothing is buffered beyond one packet plus one read, and no step
- * runs after the state machine said close.
+ * command, nothing is buffered (or allocated) beyond one packet plus one
+ * read, no buffer is kept once all is decoded, and no step runs after the
+ * state machine said close.
  */
 #include "../../milter/proto.c"
 #include "../../milter/proto_conn.c"
@@ -13,31 +14,30 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-struct stub {
+/* the stub steps' state, in place of steps.c's */
+struct step_conn {
 	unsigned seed;
 	bool closed;
 };
 
 /* next - a cheap generator for stub answers */
 static unsigned
-next(struct stub *s)
+next(struct step_conn *s)
 {
 	s->seed = s->seed * 1103515245u + 12345u;
 	return s->seed >> 16;
 }
 
 static enum step_rc
-answer(void *u)
+answer(struct step_conn *s)
 {
-	struct stub *s = u;
-
 	if (s->closed)
 		abort();
-	return (enum step_rc)(next(s) % 6);
+	return (enum step_rc)(next(s) % 5);
 }
 
 static void
-st_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
+st_negotiate(struct step_conn *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
 {
 	(void)u;
 	*ra = a & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
@@ -46,21 +46,21 @@ st_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsig
 }
 
 static enum step_rc
-st_connect(void *u, const struct mta *m, const char *host, const char *ip)
+st_connect(struct step_conn *u, const struct mta *m, const char *host, const char *ip)
 {
 	(void)m, (void)host, (void)ip;
 	return answer(u);
 }
 
 static enum step_rc
-st_helo(void *u, const char *helo)
+st_helo(struct step_conn *u, const char *helo)
 {
 	(void)helo;
 	return answer(u);
 }
 
 static enum step_rc
-st_mail(void *u, const struct mta *m, const char *from)
+st_mail(struct step_conn *u, const struct mta *m, const char *from)
 {
 	(void)from;
 	(void)m->symval(m->ctx, "{auth_authen}");
@@ -70,30 +70,29 @@ st_mail(void *u, const struct mta *m, const char *from)
 }
 
 static enum step_rc
-st_header(void *u, const char *name, const char *value)
+st_header(struct step_conn *u, const char *name, const char *value)
 {
 	(void)name, (void)value;
 	return answer(u);
 }
 
 static enum step_rc
-st_eoh(void *u)
+st_eoh(struct step_conn *u)
 {
 	return answer(u);
 }
 
 static enum step_rc
-st_body(void *u, const void *data, size_t len)
+st_body(struct step_conn *u, const void *data, size_t len)
 {
 	(void)data, (void)len;
 	return answer(u);
 }
 
 static enum step_rc
-st_eom(void *u, const struct mta *m)
+st_eom(struct step_conn *u, const struct mta *m)
 {
-	struct stub *s = u;
-	unsigned r = next(s);
+	unsigned r = next(u);
 
 	(void)m->symval(m->ctx, "i");
 	if (r & 1)
@@ -108,13 +107,13 @@ st_eom(void *u, const struct mta *m)
 }
 
 static void
-st_abort(void *u)
+st_abort(struct step_conn *u)
 {
 	(void)answer(u);
 }
 
 static void
-st_reset(void *u)
+st_reset(struct step_conn *u)
 {
 	(void)answer(u);
 }
@@ -144,7 +143,7 @@ check_out(const struct buf *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct stub s = { 0, false };
+	struct step_conn s = { 0, false };
 	struct pconn c;
 	size_t off = 2, chunk;
 
@@ -168,6 +167,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		if (c.in.len > MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + chunk)
+			abort();
+		/* nor allocated beyond that, and nothing kept once all is decoded */
+		if (c.in.cap > MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + chunk + 1
+		    || (c.in.len == 0 && c.in.data != NULL))
 			abort();
 	}
 	pconn_free(&c);

@@ -11,12 +11,12 @@
 static struct {
 	enum step_rc mail_rc, eom_rc;
 	const char *mail_reply;		/* setreply at MAIL */
-	char auth[64];
+	char auth[64], queue_id[64];
 	int resets, mails, eoms;
 } st;
 
 static void
-s_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
+s_negotiate(struct step_conn *u, unsigned long a, unsigned long p, unsigned long *ra, unsigned long *rp)
 {
 	(void)u;
 	*ra = a & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
@@ -25,21 +25,21 @@ s_negotiate(void *u, unsigned long a, unsigned long p, unsigned long *ra, unsign
 }
 
 static enum step_rc
-s_connect(void *u, const struct mta *m, const char *host, const char *ip)
+s_connect(struct step_conn *u, const struct mta *m, const char *host, const char *ip)
 {
 	(void)u, (void)m, (void)host, (void)ip;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_helo(void *u, const char *helo)
+s_helo(struct step_conn *u, const char *helo)
 {
 	(void)u, (void)helo;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_mail(void *u, const struct mta *m, const char *from)
+s_mail(struct step_conn *u, const struct mta *m, const char *from)
 {
 	const char *a = m->symval(m->ctx, "{auth_authen}");
 
@@ -52,31 +52,34 @@ s_mail(void *u, const struct mta *m, const char *from)
 }
 
 static enum step_rc
-s_header(void *u, const char *name, const char *value)
+s_header(struct step_conn *u, const char *name, const char *value)
 {
 	(void)u, (void)name, (void)value;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_eoh(void *u)
+s_eoh(struct step_conn *u)
 {
 	(void)u;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_body(void *u, const void *data, size_t len)
+s_body(struct step_conn *u, const void *data, size_t len)
 {
 	(void)u, (void)data, (void)len;
 	return STEP_CONTINUE;
 }
 
 static enum step_rc
-s_eom(void *u, const struct mta *m)
+s_eom(struct step_conn *u, const struct mta *m)
 {
+	const char *i = m->symval(m->ctx, "i");
+
 	(void)u;
 	st.eoms++;
+	snprintf(st.queue_id, sizeof(st.queue_id), "%s", i ? i : "(none)");
 	ck_assert(m->chgheader(m->ctx, "Authentication-Results", 2, NULL));
 	ck_assert(m->insheader(m->ctx, 0, "Authentication-Results", " mx; spf=pass"));
 	ck_assert(m->quarantine(m->ctx, "policy"));
@@ -84,13 +87,13 @@ s_eom(void *u, const struct mta *m)
 }
 
 static void
-s_abort(void *u)
+s_abort(struct step_conn *u)
 {
 	(void)u;
 }
 
 static void
-s_reset(void *u)
+s_reset(struct step_conn *u)
 {
 	(void)u;
 	st.resets++;
@@ -324,6 +327,152 @@ START_TEST(test_no_nr_flags)
 }
 END_TEST
 
+START_TEST(test_limits)
+{
+	struct pconn c;
+	struct buf in;
+	char *big = xmalloc(PROTO_MAX_DATA + 1);
+	char cmds[16];
+
+	memset(big, 'x', PROTO_MAX_DATA + 1);
+	/* a body packet of exactly the limit is a body packet */
+	start(&c, 0x1fffff);
+	buf_reset(&c.out);
+	buf_init(&in);
+	pk(&in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(&in, SMFIC_BODY, big, PROTO_MAX_DATA);
+	pconn_in(&c, in.data, in.len);
+	ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	replies(&c, cmds, sizeof(cmds));
+	ck_assert_str_eq(cmds, "cc");
+	/* one byte more closes, before any of it is waited for */
+	buf_reset(&in);
+	pk(&in, SMFIC_BODY, big, PROTO_MAX_DATA + 1);
+	pconn_in(&c, in.data, 5);
+	ck_assert_int_eq(pconn_run(&c, true), PCONN_CLOSE);
+	ck_assert_str_eq(c.why, "a packet length of 65537 (0, or over 65536)");
+	pconn_free(&c);
+	/* a NUL inside a header value: three strings, not a shorter value */
+	start(&c, 0x1fffff);
+	pconn_in(&c, "\0\0\0\14LFrom\0 a\0b\0", 16);
+	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	ck_assert_str_eq(c.why, "malformed or out-of-place command 'L' (0x4c), 11 bytes");
+	pconn_free(&c);
+	/* a macro name without its value */
+	start(&c, 0x1fffff);
+	pconn_in(&c, "\0\0\0\20DM{auth_authen}\0", 20);
+	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	pconn_free(&c);
+	/* QUIT closes with nothing to say */
+	start(&c, 0x1fffff);
+	pconn_in(&c, "\0\0\0\1Q", 5);
+	ck_assert_int_eq(pconn_run(&c, false), PCONN_CLOSE);
+	ck_assert_str_eq(c.why, "");
+	pconn_free(&c);
+	buf_free(&in);
+	free(big);
+}
+END_TEST
+
+/* conversation - a whole message, as Postfix sends it */
+static void
+conversation(struct buf *in)
+{
+	char opt[12] = { 0, 0, 0, 6, 0, 0, 1, (char)0xff, 0, 0x1f, (char)0xff, (char)0xff };
+
+	pk(in, SMFIC_OPTNEG, opt, sizeof(opt));
+	pk(in, SMFIC_CONNECT, "client\0" "4\0\031" "192.0.2.1", 20);
+	pk(in, SMFIC_HELO, "helo.example", 13);
+	pk(in, SMFIC_MACRO, "M{auth_authen}\0alice", 21);
+	pk(in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(in, SMFIC_RCPT, "<b@example.net>", 16);
+	pk(in, SMFIC_DATA, NULL, 0);
+	pk(in, SMFIC_HEADER, "From\0 a@example.com", 20);
+	pk(in, SMFIC_EOH, NULL, 0);
+	pk(in, SMFIC_BODY, "hi\r\n", 4);
+	pk(in, SMFIC_BODYEOB, NULL, 0);
+}
+
+START_TEST(test_bytewise)
+{
+	struct pconn c;
+	struct buf in, whole;
+
+	/* the replies to the conversation in one piece */
+	buf_init(&in);
+	conversation(&in);
+	memset(&st, 0, sizeof(st));
+	st.eom_rc = STEP_ACCEPT;
+	pconn_init(&c, &ops, NULL);
+	pconn_in(&c, in.data, in.len);
+	while (pconn_run(&c, false) == PCONN_PARK)
+		ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	ck_assert_ptr_null(c.in.data);	/* all decoded: no buffer kept */
+	whole = c.out;
+	buf_init(&c.out);
+	pconn_free(&c);
+	/* byte by byte: the same replies, never more than one packet buffered */
+	memset(&st, 0, sizeof(st));
+	st.eom_rc = STEP_ACCEPT;
+	pconn_init(&c, &ops, NULL);
+	for (size_t i = 0; i < in.len; i++) {
+		pconn_in(&c, in.data + i, 1);
+		while (pconn_run(&c, false) == PCONN_PARK)
+			ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+		ck_assert_uint_le(c.in.cap, MILTER_LEN_BYTES + 1 + PROTO_MAX_DATA + 1);
+		if (c.in.len == 0)
+			ck_assert_ptr_null(c.in.data);
+	}
+	ck_assert_int_eq(st.eoms, 1);
+	ck_assert_str_eq(st.auth, "alice");
+	ck_assert_uint_eq(c.out.len, whole.len);
+	ck_assert_mem_eq(c.out.data, whole.data, whole.len);
+	buf_free(&whole);
+	buf_free(&in);
+	pconn_free(&c);
+}
+END_TEST
+
+START_TEST(test_macros)
+{
+	struct pconn c;
+	struct buf in, pairs;
+
+	start(&c, 0x1fffff);
+	st.eom_rc = STEP_ACCEPT;
+	/* any number of pairs; braces or none, one macro; the newest stage wins */
+	buf_init(&pairs);
+	buf_addc(&pairs, 'M');
+	for (int i = 0; i < 40; i++)
+		buf_printf(&pairs, "{m%d}%cv%c", i, 0, 0);
+	buf_add(&pairs, "auth_authen\0bob\0i\0Q1", 20);
+	buf_init(&in);
+	pk(&in, SMFIC_MACRO, pairs.data, pairs.len + 1);
+	pk(&in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(&in, SMFIC_MACRO, "Z{x}\0y", 7);	/* no stage of ours: ignored */
+	pk(&in, SMFIC_MACRO, "E{i}\0Q2", 8);
+	pk(&in, SMFIC_BODYEOB, NULL, 0);
+	pconn_in(&c, in.data, in.len);
+	while (pconn_run(&c, false) == PCONN_PARK)
+		ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	ck_assert_str_eq(st.auth, "bob");
+	ck_assert_str_eq(st.queue_id, "Q2");
+	/* the next message starts without the last one's */
+	buf_reset(&in);
+	pk(&in, SMFIC_MAIL, "<a@example.com>", 16);
+	pk(&in, SMFIC_BODYEOB, NULL, 0);
+	pconn_in(&c, in.data, in.len);
+	while (pconn_run(&c, false) == PCONN_PARK)
+		ck_assert_int_eq(pconn_run(&c, true), PCONN_INPUT);
+	ck_assert_int_eq(st.eoms, 2);
+	ck_assert_str_eq(st.auth, "(none)");
+	ck_assert_str_eq(st.queue_id, "(none)");
+	buf_free(&pairs);
+	buf_free(&in);
+	pconn_free(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -336,6 +485,9 @@ main(void)
 	tcase_add_test(tc, test_eom_mods);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_no_nr_flags);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_bytewise);
+	tcase_add_test(tc, test_macros);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
