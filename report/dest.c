@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dns.h"
 
 #define DEST_MAX_ADDRESS 254
 
@@ -226,66 +225,59 @@ dest_suppress_free(struct dest_suppress *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* same_org - do two domains share an organizational domain? */
+enum dest_auth { DEST_AUTH_OK, DEST_AUTH_NO, DEST_AUTH_TEMPFAIL };
+
+/* The policy domain's organizational domain: the same for every destination of
+ * a selection, so it is worked out (a tree walk) once, when first needed. */
+struct policy_org {
+	const char *domain;
+	char *org;
+	bool asked, tempfail;
+};
+
+/* same_org - does the destination share the policy domain's organizational domain? */
 static enum dest_auth
-same_org(const struct dmarc_ctx *dmarc, const char *a, const char *b, struct buf *why)
+same_org(const struct dmarc_ctx *dmarc, struct policy_org *po, const char *b, struct buf *why)
 {
-	bool tf1 = false, tf2 = false;
-	char *oa, *ob;
+	bool tf = false;
+	char *ob;
 	enum dest_auth rc;
 
-	if (strcasecmp(a, b) == 0)
+	if (strcasecmp(po->domain, b) == 0)
 		return DEST_AUTH_OK;
-	oa = dmarc_org_domain(dmarc, a, &tf1);
-	ob = dmarc_org_domain(dmarc, b, &tf2);
-	if (tf1 || tf2) {
-		buf_printf(why, "organizational domain of %s or %s: DNS temporary failure", a, b);
+	if (!po->asked) {
+		po->org = dmarc_org_domain(dmarc, po->domain, &po->tempfail);
+		po->asked = true;
+	}
+	ob = dmarc_org_domain(dmarc, b, &tf);
+	if (po->tempfail || tf) {
+		buf_printf(why, "organizational domain of %s or %s: DNS temporary failure",
+			   po->domain, b);
 		rc = DEST_AUTH_TEMPFAIL;
 	} else {
-		rc = oa && ob && strcasecmp(oa, ob) == 0 ? DEST_AUTH_OK : DEST_AUTH_NO;
+		rc = po->org && ob && strcasecmp(po->org, ob) == 0 ? DEST_AUTH_OK : DEST_AUTH_NO;
 	}
-	free(oa);
 	free(ob);
 	return rc;
 }
 
-/* dest_authorized - same organization, or <policy>._report._dmarc.<dest> says v=DMARC1 */
-enum dest_auth
-dest_authorized(const struct dmarc_ctx *dmarc, const char *policy_domain, const struct dest *d,
+/* dest_authorized - same organization, or the destination authorized it (lib/dmarc) */
+static enum dest_auth
+dest_authorized(const struct dmarc_ctx *dmarc, struct policy_org *po, const struct dest *d,
 		struct buf *why)
 {
-	struct dns_result res;
-	struct buf name;
-	char **txt = NULL;
-	size_t n;
-	enum dest_auth rc = same_org(dmarc, policy_domain, d->domain, why);
+	enum dest_auth rc = same_org(dmarc, po, d->domain, why);
+	struct buf lookup;
 
 	if (rc != DEST_AUTH_NO)
 		return rc;
-	buf_init(&name);
-	buf_printf(&name, "%s._report._dmarc.%s", policy_domain, d->domain);
-	if (name.len > DNS_MAX_NAME) {
-		buf_printf(why, "%s: name too long to ask", name.data);
-		buf_free(&name);
-		return DEST_AUTH_NO;
+	buf_init(&lookup);
+	switch (dmarc_report_authorized(dmarc, po->domain, d->domain, &lookup)) {
+	case DMARC_REPORT_AUTH_YES: rc = DEST_AUTH_OK; break;
+	case DMARC_REPORT_AUTH_NO: buf_printf(why, "%s: %s", d->address, lookup.data); break;
+	case DMARC_REPORT_AUTH_TEMPFAIL: rc = DEST_AUTH_TEMPFAIL; buf_adds(why, lookup.data); break;
 	}
-	dns_query(dmarc->dns, name.data, LDNS_RR_TYPE_TXT, &res);
-	if (res.status == DNS_TEMPFAIL) {
-		buf_printf(why, "%s TXT: %s", name.data, res.reason ? res.reason : "temporary failure");
-		rc = DEST_AUTH_TEMPFAIL;
-	} else {
-		n = res.status == DNS_ANSWER ? dns_txt_strings(&res, &txt) : 0;
-		for (size_t i = 0; i < n && rc == DEST_AUTH_NO; i++)
-			if (strncasecmp(txt[i], "v=DMARC1", 8) == 0
-			    && (txt[i][8] == '\0' || txt[i][8] == ';' || isspace((unsigned char)txt[i][8])))
-				rc = DEST_AUTH_OK;
-		dns_strings_free(txt, n);
-		if (rc == DEST_AUTH_NO)
-			buf_printf(why, "%s: %s does not authorize reports for %s (no v=DMARC1 at %s)",
-				   d->address, d->domain, policy_domain, name.data);
-	}
-	dns_result_free(&res);
-	buf_free(&name);
+	buf_free(&lookup);
 	return rc;
 }
 
@@ -296,6 +288,7 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 	    struct buf *notes)
 {
 	struct dest_list all;
+	struct policy_org po = { policy_domain, NULL, false, false };
 
 	dest_parse_list(uris, &all, notes);
 	memset(out, 0, sizeof(*out));
@@ -315,7 +308,7 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 			buf_printf(notes, "%s: over ReportMaxRecipients (%zu)\n", d->address, max);
 			continue;
 		}
-		switch (dest_authorized(dmarc, policy_domain, d, notes)) {
+		switch (dest_authorized(dmarc, &po, d, notes)) {
 		case DEST_AUTH_OK: break;
 		case DEST_AUTH_NO: out->n_unauthorized++; buf_addc(notes, '\n'); continue;
 		case DEST_AUTH_TEMPFAIL: out->n_tempfail++; buf_addc(notes, '\n'); continue;
@@ -325,4 +318,5 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 		d->address = NULL;	/* moved */
 	}
 	dest_list_free(&all);
+	free(po.org);
 }
