@@ -138,6 +138,32 @@ START_TEST(test_base64)
 }
 END_TEST
 
+/* line ends fall every 57 input bytes, with no empty line after a full last one */
+START_TEST(test_base64_lines)
+{
+	struct buf b;
+	unsigned char bytes[171];
+
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 37 + 11);
+	buf_init(&b);
+	mime_base64(bytes, 57, &b);
+	ck_assert_uint_eq(b.len, 78);
+	ck_assert_str_eq(b.data + 76, "\r\n");
+	buf_reset(&b);
+	mime_base64(bytes, 58, &b);
+	ck_assert_uint_eq(b.len, 78 + 6);
+	ck_assert_str_eq(b.data + 78, "SA==\r\n");
+	buf_reset(&b);
+	mime_base64(bytes, sizeof(bytes), &b);
+	ck_assert_uint_eq(b.len, 3 * 78);
+	buf_reset(&b);
+	mime_base64(bytes, 0, &b);
+	ck_assert_uint_eq(b.len, 0);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_mime)
 {
 	struct buf m;
@@ -312,6 +338,7 @@ main(void)
 	tcase_add_test(tc, test_xml);
 	tcase_add_test(tc, test_gzip);
 	tcase_add_test(tc, test_base64);
+	tcase_add_test(tc, test_base64_lines);
 	tcase_add_test(tc, test_mime);
 	tcase_add_loop_test(tc, test_uri, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, test_list_and_suppress);
