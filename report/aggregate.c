@@ -10,23 +10,10 @@
 #include "load.h"
 #include "mime.h"
 #include "report.h"
+#include "rhash.h"
 #include "rlog.h"
 
 #define GENERATOR "authmilter-report " PACKAGE_VERSION
-
-/* hash64 - FNV-1a over the strings, with a separator no domain holds */
-static uint64_t
-hash64(const char *const *parts, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		for (const char *s = parts[i]; *s; s++)
-			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-		h = (h ^ 0x1fU) * 1099511628211ULL;
-	}
-	return h;
-}
 
 /* report_id - the same for the same receiver, domain and period, so a rerun
  * after a crash rebuilds the very report it may have sent */
@@ -40,7 +27,7 @@ report_id(const struct report_run *run, const char *domain)
 	snprintf(b, sizeof(b), "%ld", run->begin);
 	snprintf(e, sizeof(e), "%ld", run->end);
 	buf_init(&id);
-	buf_printf(&id, "%ld.%016llx", run->begin, (unsigned long long)hash64(parts, 4));
+	buf_printf(&id, "%ld.%016llx", run->begin, (unsigned long long)rhash_parts(parts, 4));
 	return buf_steal(&id);
 }
 
@@ -68,7 +55,7 @@ build_message(const struct report_run *run, const char *domain, const char *id,
 	buf_printf(&text, "This is a DMARC aggregate report (RFC 9990) from %s for %s,\r\n"
 		   "covering %ld to %ld (Unix time, UTC). The report is attached.",
 		   run->receiver, domain, run->begin, run->end);
-	buf_printf(&mid, "%s.%016llx@%s", id, (unsigned long long)hash64(parts, 2),
+	buf_printf(&mid, "%s.%016llx@%s", id, (unsigned long long)rhash_parts(parts, 2),
 		   run->receiver);
 	struct mime_report r = {
 		.from = run->email, .to = d->address, .policy_domain = domain,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "rhash.h"
 #include "rlog.h"
 #include "state.h"
 
@@ -18,21 +19,15 @@
 static char *
 spool_base(const struct report_run *run, const struct state_key *k)
 {
-	uint64_t h = 14695981039346656037ULL;
 	char b[32], e[32];
 	const char *parts[5] = { k->kind, k->domain, b, e, k->destination };
 	struct buf p;
 
 	snprintf(b, sizeof(b), "%ld", k->begin);
 	snprintf(e, sizeof(e), "%ld", k->end);
-	for (size_t i = 0; i < 5; i++) {
-		for (const char *s = parts[i]; *s; s++)
-			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-		h = (h ^ 0x1fU) * 1099511628211ULL;
-	}
 	buf_init(&p);
 	buf_printf(&p, "%s/%s-%016llx", run->rt->cfg.report_spool_dir, k->kind,
-		   (unsigned long long)h);
+		   (unsigned long long)rhash_parts(parts, 5));
 	return buf_steal(&p);
 }
 
