@@ -31,17 +31,6 @@ report_id(const struct report_run *run, const char *domain)
 	return buf_steal(&id);
 }
 
-/* log_notes - one log line per line of notes */
-static void
-log_notes(const char *domain, const struct buf *notes)
-{
-	char *copy = xstrdup(notes->data ? notes->data : ""), *save = NULL;
-
-	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		rlog("%s: destination not used: %s", domain, l);
-	free(copy);
-}
-
 /* build_message - the mail for one destination */
 static void
 build_message(const struct report_run *run, const char *domain, const char *id,
@@ -121,7 +110,7 @@ one_domain(struct report_run *run, const char *domain)
 		write_file(run->dry_run, name.data, &gz);
 	dest_select(&run->rt->dmarc, domain, rep.policy.rua, &run->suppress,
 		    (size_t)run->rt->cfg.report_max_recipients, &dl, &notes);
-	log_notes(domain, &notes);
+	report_log_notes(domain, "destination", &notes);
 	report_count_dests(run, &dl);
 	if (dl.n == 0)
 		rlog("%s: %ld messages, %zu records, no destination (rua=%s)", domain,

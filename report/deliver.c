@@ -99,6 +99,17 @@ submit(struct report_run *run, const struct state_key *k, const char *base,
 	buf_free(&why);
 }
 
+/* report_log_notes - one log line per line of notes */
+void
+report_log_notes(const char *domain, const char *what, const struct buf *notes)
+{
+	char *copy = xstrdup(notes->data ? notes->data : ""), *save = NULL;
+
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		rlog("%s: %s not used: %s", domain, what, l);
+	free(copy);
+}
+
 /* report_count_dests - what dest_select left out, by reason */
 void
 report_count_dests(struct report_run *run, const struct dest_list *dl)
