@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "load.h"
 #include "mime.h"
@@ -177,10 +178,26 @@ retry_pending(struct report_run *run)
 	return ok;
 }
 
+/* utc_range - "2026-12-04T00:00:00Z..2026-12-04T23:59:59Z": the period for people */
+static const char *
+utc_range(long begin, long end, char *s, size_t size)
+{
+	time_t b = (time_t)begin, e = (time_t)end;
+	struct tm tb, te;
+
+	gmtime_r(&b, &tb);
+	gmtime_r(&e, &te);
+	snprintf(s, size, "%04d-%02d-%02dT%02d:%02d:%02dZ..%04d-%02d-%02dT%02d:%02d:%02dZ",
+		 tb.tm_year + 1900, tb.tm_mon + 1, tb.tm_mday, tb.tm_hour, tb.tm_min, tb.tm_sec,
+		 te.tm_year + 1900, te.tm_mon + 1, te.tm_mday, te.tm_hour, te.tm_min, te.tm_sec);
+	return s;
+}
+
 /* report_aggregate - every domain of the period */
 bool
 report_aggregate(struct report_run *run)
 {
+	char range[96];
 	struct load_domains doms;
 	struct buf why;
 	char *only = run->only_domain ? xstrdup(run->only_domain) : NULL;
@@ -195,7 +212,8 @@ report_aggregate(struct report_run *run)
 		free(only);
 		return false;
 	}
-	rlog("period %ld..%ld: %zu policy domains with rows", run->begin, run->end, doms.n);
+	rlog("period %ld..%ld (%s): %zu policy domains with rows", run->begin, run->end,
+	     utc_range(run->begin, run->end, range, sizeof(range)), doms.n);
 	for (size_t i = 0; i < doms.n; i++)
 		ok = one_domain(run, doms.names[i]) && ok;
 	load_domains_free(&doms);
