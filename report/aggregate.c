@@ -212,8 +212,8 @@ report_aggregate(struct report_run *run)
 		free(only);
 		return false;
 	}
-	rlog("period %ld..%ld (%s): %zu policy domains with rows", run->begin, run->end,
-	     utc_range(run->begin, run->end, range, sizeof(range)), doms.n);
+	rlog("period %ld..%ld: %zu policy domains with rows (%s)", run->begin, run->end, doms.n,
+	     utc_range(run->begin, run->end, range, sizeof(range)));
 	for (size_t i = 0; i < doms.n; i++)
 		ok = one_domain(run, doms.names[i]) && ok;
 	load_domains_free(&doms);
