@@ -146,56 +146,6 @@ dest_list_free(struct dest_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
-/* suppress_add - one entry, lower case, trimmed */
-static void
-suppress_add(struct dest_suppress *s, const char *text)
-{
-	char *e;
-
-	while (isspace((unsigned char)*text))
-		text++;
-	e = xstrdup(text);
-	for (size_t n = strlen(e); n > 0 && isspace((unsigned char)e[n - 1]); n--)
-		e[n - 1] = '\0';
-	if (*e == '\0') {
-		free(e);
-		return;
-	}
-	for (char *p = e; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	s->items = xrealloc(s->items, (s->n + 1) * sizeof(*s->items));
-	s->items[s->n++] = e;
-}
-
-/* dest_suppress_load - inline comma list or a file of one entry a line */
-bool
-dest_suppress_load(struct dest_suppress *s, const char *value, struct buf *why)
-{
-	char line[1024], *save = NULL, *copy, *tok;
-	FILE *fp;
-
-	memset(s, 0, sizeof(*s));
-	if (value == NULL || *value == '\0' || strcasecmp(value, "none") == 0)
-		return true;
-	if (value[0] != '/') {
-		copy = xstrdup(value);
-		for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
-			suppress_add(s, tok);
-		free(copy);
-		return true;
-	}
-	if ((fp = fopen(value, "r")) == NULL) {
-		buf_printf(why, "ReportSuppress: cannot open %s: %s", value, strerror(errno));
-		return false;
-	}
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "#\r\n")] = '\0';
-		suppress_add(s, line);
-	}
-	fclose(fp);
-	return true;
-}
-
 /* dest_suppressed - the address itself, its domain or a parent domain is listed */
 bool
 dest_suppressed(const struct dest_suppress *s, const struct dest *d)
@@ -213,16 +163,6 @@ dest_suppressed(const struct dest_suppress *s, const struct dest *d)
 			return true;
 	}
 	return false;
-}
-
-/* dest_suppress_free - release the list */
-void
-dest_suppress_free(struct dest_suppress *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->items[i]);
-	free(s->items);
-	memset(s, 0, sizeof(*s));
 }
 
 enum dest_auth { DEST_AUTH_OK, DEST_AUTH_NO, DEST_AUTH_TEMPFAIL };

@@ -36,15 +36,13 @@ bool dest_parse_uri(const char *uri, struct dest *out, struct buf *why);
 void dest_parse_list(const char *value, struct dest_list *out, struct buf *notes);
 void dest_list_free(struct dest_list *list);
 
-/* suppress list: addresses ("a@b.example") or domains (also their subdomains) */
+/* suppress list: addresses ("a@b.example") or domains (also their subdomains), lower
+ * case: a view of the conf's ReportSuppress (lib/config reads the list or its file) */
 struct dest_suppress {
 	char **items;
 	size_t n;
 };
-/* "a@x, y.example" inline or a file path (one a line, # comments); false with why */
-bool dest_suppress_load(struct dest_suppress *s, const char *value, struct buf *why);
 bool dest_suppressed(const struct dest_suppress *s, const struct dest *d);
-void dest_suppress_free(struct dest_suppress *s);
 
 /* the final list for one report: parsed, suppressed, authorized (the same
  * organizational domain, or dmarc_report_authorized), capped at max; every

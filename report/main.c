@@ -283,10 +283,8 @@ run_reports(struct report_run *run, const struct options *opts, struct buf *why)
 	bool ok;
 	int status;
 
-	if (!dest_suppress_load(&run->suppress, run->rt->cfg.report_suppress, why)) {
-		rlog("%s", why->data);
-		return EXIT_USAGE;
-	}
+	run->suppress = (struct dest_suppress){ run->rt->cfg.report_suppress,
+						run->rt->cfg.n_report_suppress };
 	run->db = open_store(&run->rt->cfg, opts->conf, opts->migrate, &status);
 	if (run->db == NULL)
 		return status;
@@ -334,7 +332,6 @@ main(int argc, char **argv)
 	/* every path ends here: nothing is left for the leak checker */
 	if (run.db)
 		history_db_close(run.db);
-	dest_suppress_free(&run.suppress);
 	free(run.receiver);
 	free(run.org_name);
 	free(run.email);

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include "agg.h"
+#include "config.h"
 #include "dest.h"
 #include "rmetrics.h"
 #include "mime.h"
@@ -222,18 +223,29 @@ START_TEST(test_list_and_suppress)
 {
 	struct dest_list l;
 	struct dest_suppress s;
+	struct config cfg;
 	struct buf notes;
+	char conf[] = "/tmp/t_report_conf.XXXXXX";
+	int fd = mkstemp(conf);
+	static const char line[] = "ReportSuppress A@X.example, y.example\n";
 
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, line, sizeof(line) - 1), (int)sizeof(line) - 1);
+	close(fd);
+	config_defaults(&cfg);
 	buf_init(&notes);
 	dest_parse_list("mailto:a@x.example, https://no, mailto:b@sub.y.example!1m,mailto:c@z.example",
 			&l, &notes);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert_ptr_nonnull(strstr(notes.data, "only mailto:"));
-	ck_assert(dest_suppress_load(&s, "A@X.example, y.example", &notes));
+	/* lib/config reads ReportSuppress (inline or a file), lower case */
+	ck_assert(config_load(&cfg, conf, &notes));
+	s = (struct dest_suppress){ cfg.report_suppress, cfg.n_report_suppress };
 	ck_assert(dest_suppressed(&s, &l.items[0]));
 	ck_assert(dest_suppressed(&s, &l.items[1]));	/* subdomain of y.example */
 	ck_assert(!dest_suppressed(&s, &l.items[2]));
-	dest_suppress_free(&s);
+	config_free(&cfg);
+	unlink(conf);
 	dest_list_free(&l);
 	buf_free(&notes);
 }
