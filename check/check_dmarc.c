@@ -143,22 +143,18 @@ alignment(struct check_ctx *cx, const struct dmarc_record *r)
 	item_str(c, "aspf", r->aspf_strict ? "s" : "r");
 }
 
-/* authorized - RFC 7489 7.1: <policy domain>._report._dmarc.<destination> has v=DMARC1;
+/* authorized - RFC 7489 7.1 as lib/dmarc reads it (authmilter-report asks the same):
  * 1 yes, 0 no, -1 DNS trouble */
 static int
 authorized(struct check_ctx *cx, const char *policy_domain, const char *dest)
 {
-	struct buf name;
-	char *text;
-	const char *why;
-	int n;
+	struct buf why;
+	enum dmarc_report_auth a;
 
-	buf_init(&name);
-	buf_printf(&name, "%s._report._dmarc.%s", policy_domain, dest);
-	n = check_txt_with_prefix(cx, name.data, "v=DMARC1", &text, &why);
-	free(text);
-	buf_free(&name);
-	return n < 0 ? -1 : n > 0;
+	buf_init(&why);
+	a = dmarc_report_authorized(cx->dmarc, policy_domain, dest, &why);
+	buf_free(&why);
+	return a == DMARC_REPORT_AUTH_TEMPFAIL ? -1 : a == DMARC_REPORT_AUTH_YES;
 }
 
 struct uri_scan {

@@ -22,7 +22,7 @@
 enum config_type {
 	CT_STRING, CT_BOOL, CT_INT, CT_LOGLEVEL, CT_NAMESERVERS, CT_MODE, CT_CHOICE, CT_NETS,
 	CT_OVERRIDES, CT_LISTEN, CT_SOCKET, CT_SEALERS, CT_AUTHSERV_IDS,
-	CT_ARC_NAME, CT_ARC_KEY, CT_ARC_HEADERS
+	CT_ARC_NAME, CT_ARC_KEY, CT_ARC_HEADERS, CT_SUPPRESS
 };
 
 struct config_key {
@@ -92,7 +92,7 @@ static const struct config_key config_keys[] = {
 	{ "ReportSend",		CT_STRING,	OFF(report_send),	0, 0, NULL },
 	{ "ReportSMTPUser",	CT_STRING,	OFF(report_smtp_user),	0, 0, NULL },
 	{ "ReportSMTPPasswordFile", CT_STRING,	OFF(report_smtp_password_file), 0, 0, NULL },
-	{ "ReportSuppress",	CT_STRING,	OFF(report_suppress),	0, 0, NULL },
+	{ "ReportSuppress",	CT_SUPPRESS,	0,			0, 0, NULL },
 	{ "ReportMaxRecipients", CT_INT,	OFF(report_max_recipients), 1, 100, NULL },
 	{ "ReportMaxSize",	CT_INT,		OFF(report_max_size),	10240, 1073741824, NULL },
 	{ "FailureReportsInterval", CT_INT,	OFF(failure_reports_interval), 0, 604800, NULL },
@@ -223,7 +223,7 @@ config_free(struct config *cfg)
 	free(cfg->report_send);
 	free(cfg->report_smtp_user);
 	free(cfg->report_smtp_password_file);
-	free(cfg->report_suppress);
+	free_list(&cfg->report_suppress, &cfg->n_report_suppress);
 	free(cfg->report_spool_dir);
 	free(cfg->report_smtp_ca_file);
 	free(cfg->report_metrics_file);
@@ -479,6 +479,40 @@ parse_sealers(struct config *cfg, const char *value, struct buf *why)
 	return ok;
 }
 
+/* add_suppressed - one ReportSuppress entry (an address or a domain), lower case */
+static bool
+add_suppressed(void *ctx, char *text, struct buf *why)
+{
+	struct config *cfg = ctx;
+	size_t n = strlen(text);
+
+	(void)why;
+	while (n > 0 && isspace((unsigned char)text[n - 1]))
+		text[--n] = '\0';
+	for (char *p = text; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	list_add(&cfg->report_suppress, &cfg->n_report_suppress, text);
+	return true;
+}
+
+/* parse_suppress - "none", an inline comma/space list, or a file path (one a line) */
+static bool
+parse_suppress(struct config *cfg, const char *value, struct buf *why)
+{
+	char *copy, *save = NULL, *tok;
+
+	free_list(&cfg->report_suppress, &cfg->n_report_suppress);
+	if (strcasecmp(value, "none") == 0)
+		return true;
+	if (value[0] == '/')
+		return for_each_line(value, add_suppressed, cfg, why);
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		add_suppressed(cfg, tok, why);
+	free(copy);
+	return true;
+}
+
 /* parse_authserv_ids - comma/space separated RFC 8601 authserv-ids (tokens) */
 static bool
 parse_authserv_ids(struct config *cfg, const char *value, struct buf *why)
@@ -630,6 +664,8 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 		return parse_sealers(cfg, value, why);
 	case CT_AUTHSERV_IDS:
 		return parse_authserv_ids(cfg, value, why);
+	case CT_SUPPRESS:
+		return parse_suppress(cfg, value, why);
 	case CT_ARC_NAME:
 		return parse_arc_name(value, field, why);
 	case CT_ARC_KEY:

@@ -90,7 +90,9 @@ struct config {
 	char *report_send;		/* "sendmail", a command line, or smtp(s)://host:port */
 	char *report_smtp_user;		/* AUTH user (TLS required); NULL: no AUTH */
 	char *report_smtp_password_file;
-	char *report_suppress;		/* addresses/domains, inline or a file; NULL: none */
+	/* ReportSuppress: addresses and domains, lower case, from the inline list or the file */
+	char **report_suppress;
+	size_t n_report_suppress;
 	int report_max_recipients;	/* destinations per report */
 	int report_max_size;		/* bytes of a report message; larger: skipped, logged */
 	int failure_reports_interval;	/* seconds between failure reports to one destination */

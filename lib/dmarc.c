@@ -222,6 +222,44 @@ dmarc_org_domain(const struct dmarc_ctx *ctx, const char *domain, bool *tempfail
 	return org;
 }
 
+/* dmarc_report_authorized - the outside destination's _report._dmarc record */
+enum dmarc_report_auth
+dmarc_report_authorized(const struct dmarc_ctx *ctx, const char *policy_domain,
+			const char *dest_domain, struct buf *why)
+{
+	struct dns_result res;
+	struct buf name;
+	char **txt = NULL;
+	size_t n = 0;
+	enum dmarc_report_auth rc = DMARC_REPORT_AUTH_NO;
+
+	buf_init(&name);
+	buf_printf(&name, "%s._report._dmarc.%s", policy_domain, dest_domain);
+	if (name.len > DNS_MAX_NAME) {
+		buf_printf(why, "%s: name too long to ask", name.data);
+		buf_free(&name);
+		return DMARC_REPORT_AUTH_NO;
+	}
+	dns_query(ctx->dns, name.data, LDNS_RR_TYPE_TXT, &res);
+	if (res.status == DNS_TEMPFAIL) {
+		buf_printf(why, "%s TXT: %s", name.data, res.reason ? res.reason : "temporary failure");
+		rc = DMARC_REPORT_AUTH_TEMPFAIL;
+	} else {
+		if (res.status == DNS_ANSWER)
+			n = dns_txt_strings(&res, &txt);
+		for (size_t i = 0; i < n && rc == DMARC_REPORT_AUTH_NO; i++)
+			if (dmarc_record_is_dmarc(txt[i]))
+				rc = DMARC_REPORT_AUTH_YES;
+		dns_strings_free(txt, n);
+		if (rc == DMARC_REPORT_AUTH_NO)
+			buf_printf(why, "%s does not authorize reports for %s (no v=DMARC1 at %s)",
+				   dest_domain, policy_domain, name.data);
+	}
+	dns_result_free(&res);
+	buf_free(&name);
+	return rc;
+}
+
 /* is_within - d equals parent or is below it */
 static bool
 is_within(const char *d, const char *parent)

@@ -88,6 +88,13 @@ void dmarc_outcome_free(struct dmarc_outcome *out);
 /* organizational domain (tree walk or PSL); NULL with *tempfail on DNS trouble */
 char *dmarc_org_domain(const struct dmarc_ctx *ctx, const char *domain, bool *tempfail);
 
+/* RFC 7489 7.1 / RFC 9990 3: may reports about policy_domain go to dest_domain, a
+ * domain outside its organization? Yes when <policy_domain>._report._dmarc.<dest_domain>
+ * TXT holds a DMARC record (v=DMARC1 first). NO and TEMPFAIL say why (the name asked). */
+enum dmarc_report_auth { DMARC_REPORT_AUTH_YES, DMARC_REPORT_AUTH_NO, DMARC_REPORT_AUTH_TEMPFAIL };
+enum dmarc_report_auth dmarc_report_authorized(const struct dmarc_ctx *ctx, const char *policy_domain,
+					       const char *dest_domain, struct buf *why);
+
 const char *dmarc_result_name(enum dmarc_result r);
 const char *dmarc_policy_name(enum dmarc_policy p);
 enum dmarc_policy dmarc_policy_weaker(enum dmarc_policy p);

@@ -8,6 +8,7 @@
  * An open-addressing hash on the key keeps a large domain's day linear.
  */
 #include "agg.h"
+#include "rhash.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -205,17 +206,6 @@ agg_set_policy(struct agg_report *rep, const struct agg_policy *pol)
 	rep->policy.ruf = dup_or_null(pol->ruf);
 }
 
-/* fnv1a - 64-bit FNV-1a of a string */
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* rehash - grow the slot table to keep it under half full */
 static void
 rehash(struct agg_report *rep)
@@ -243,7 +233,7 @@ agg_add(struct agg_report *rep, const struct agg_msg *msg)
 
 	buf_init(&x);
 	render(rep, msg, &x);
-	h = fnv1a(x.data);
+	h = rhash_parts((const char *const *)&x.data, 1);
 	rep->n_messages++;
 	if (rep->n_records * 2 >= rep->n_slots)
 		rehash(rep);

@@ -6,27 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "load.h"
 #include "mime.h"
 #include "report.h"
+#include "rhash.h"
 #include "rlog.h"
 
 #define GENERATOR "authmilter-report " PACKAGE_VERSION
-
-/* hash64 - FNV-1a over the strings, with a separator no domain holds */
-static uint64_t
-hash64(const char *const *parts, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		for (const char *s = parts[i]; *s; s++)
-			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-		h = (h ^ 0x1fU) * 1099511628211ULL;
-	}
-	return h;
-}
 
 /* report_id - the same for the same receiver, domain and period, so a rerun
  * after a crash rebuilds the very report it may have sent */
@@ -40,19 +28,8 @@ report_id(const struct report_run *run, const char *domain)
 	snprintf(b, sizeof(b), "%ld", run->begin);
 	snprintf(e, sizeof(e), "%ld", run->end);
 	buf_init(&id);
-	buf_printf(&id, "%ld.%016llx", run->begin, (unsigned long long)hash64(parts, 4));
+	buf_printf(&id, "%ld.%016llx", run->begin, (unsigned long long)rhash_parts(parts, 4));
 	return buf_steal(&id);
-}
-
-/* log_notes - one log line per line of notes */
-static void
-log_notes(const char *domain, const struct buf *notes)
-{
-	char *copy = xstrdup(notes->data ? notes->data : ""), *save = NULL;
-
-	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		rlog("%s: destination not used: %s", domain, l);
-	free(copy);
 }
 
 /* build_message - the mail for one destination */
@@ -68,7 +45,7 @@ build_message(const struct report_run *run, const char *domain, const char *id,
 	buf_printf(&text, "This is a DMARC aggregate report (RFC 9990) from %s for %s,\r\n"
 		   "covering %ld to %ld (Unix time, UTC). The report is attached.",
 		   run->receiver, domain, run->begin, run->end);
-	buf_printf(&mid, "%s.%016llx@%s", id, (unsigned long long)hash64(parts, 2),
+	buf_printf(&mid, "%s.%016llx@%s", id, (unsigned long long)rhash_parts(parts, 2),
 		   run->receiver);
 	struct mime_report r = {
 		.from = run->email, .to = d->address, .policy_domain = domain,
@@ -134,7 +111,7 @@ one_domain(struct report_run *run, const char *domain)
 		write_file(run->dry_run, name.data, &gz);
 	dest_select(&run->rt->dmarc, domain, rep.policy.rua, &run->suppress,
 		    (size_t)run->rt->cfg.report_max_recipients, &dl, &notes);
-	log_notes(domain, &notes);
+	report_log_notes(domain, "destination", &notes);
 	report_count_dests(run, &dl);
 	if (dl.n == 0)
 		rlog("%s: %ld messages, %zu records, no destination (rua=%s)", domain,
@@ -201,10 +178,26 @@ retry_pending(struct report_run *run)
 	return ok;
 }
 
+/* utc_range - "2026-12-04T00:00:00Z..2026-12-04T23:59:59Z": the period for people */
+static const char *
+utc_range(long begin, long end, char *s, size_t size)
+{
+	time_t b = (time_t)begin, e = (time_t)end;
+	struct tm tb, te;
+
+	gmtime_r(&b, &tb);
+	gmtime_r(&e, &te);
+	snprintf(s, size, "%04d-%02d-%02dT%02d:%02d:%02dZ..%04d-%02d-%02dT%02d:%02d:%02dZ",
+		 tb.tm_year + 1900, tb.tm_mon + 1, tb.tm_mday, tb.tm_hour, tb.tm_min, tb.tm_sec,
+		 te.tm_year + 1900, te.tm_mon + 1, te.tm_mday, te.tm_hour, te.tm_min, te.tm_sec);
+	return s;
+}
+
 /* report_aggregate - every domain of the period */
 bool
 report_aggregate(struct report_run *run)
 {
+	char range[96];
 	struct load_domains doms;
 	struct buf why;
 	char *only = run->only_domain ? xstrdup(run->only_domain) : NULL;
@@ -219,7 +212,8 @@ report_aggregate(struct report_run *run)
 		free(only);
 		return false;
 	}
-	rlog("period %ld..%ld: %zu policy domains with rows", run->begin, run->end, doms.n);
+	rlog("period %ld..%ld: %zu policy domains with rows (%s)", run->begin, run->end, doms.n,
+	     utc_range(run->begin, run->end, range, sizeof(range)));
 	for (size_t i = 0; i < doms.n; i++)
 		ok = one_domain(run, doms.names[i]) && ok;
 	load_domains_free(&doms);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "rhash.h"
 #include "rlog.h"
 #include "state.h"
 
@@ -18,21 +19,15 @@
 static char *
 spool_base(const struct report_run *run, const struct state_key *k)
 {
-	uint64_t h = 14695981039346656037ULL;
 	char b[32], e[32];
 	const char *parts[5] = { k->kind, k->domain, b, e, k->destination };
 	struct buf p;
 
 	snprintf(b, sizeof(b), "%ld", k->begin);
 	snprintf(e, sizeof(e), "%ld", k->end);
-	for (size_t i = 0; i < 5; i++) {
-		for (const char *s = parts[i]; *s; s++)
-			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-		h = (h ^ 0x1fU) * 1099511628211ULL;
-	}
 	buf_init(&p);
 	buf_printf(&p, "%s/%s-%016llx", run->rt->cfg.report_spool_dir, k->kind,
-		   (unsigned long long)h);
+		   (unsigned long long)rhash_parts(parts, 5));
 	return buf_steal(&p);
 }
 
@@ -102,6 +97,17 @@ submit(struct report_run *run, const struct state_key *k, const char *base,
 		run->sent++;
 	}
 	buf_free(&why);
+}
+
+/* report_log_notes - one log line per line of notes */
+void
+report_log_notes(const char *domain, const char *what, const struct buf *notes)
+{
+	char *copy = xstrdup(notes->data ? notes->data : ""), *save = NULL;
+
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		rlog("%s: %s not used: %s", domain, what, l);
+	free(copy);
 }
 
 /* report_count_dests - what dest_select left out, by reason */

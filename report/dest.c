@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dns.h"
 
 #define DEST_MAX_ADDRESS 254
 
@@ -147,56 +146,6 @@ dest_list_free(struct dest_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
-/* suppress_add - one entry, lower case, trimmed */
-static void
-suppress_add(struct dest_suppress *s, const char *text)
-{
-	char *e;
-
-	while (isspace((unsigned char)*text))
-		text++;
-	e = xstrdup(text);
-	for (size_t n = strlen(e); n > 0 && isspace((unsigned char)e[n - 1]); n--)
-		e[n - 1] = '\0';
-	if (*e == '\0') {
-		free(e);
-		return;
-	}
-	for (char *p = e; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	s->items = xrealloc(s->items, (s->n + 1) * sizeof(*s->items));
-	s->items[s->n++] = e;
-}
-
-/* dest_suppress_load - inline comma list or a file of one entry a line */
-bool
-dest_suppress_load(struct dest_suppress *s, const char *value, struct buf *why)
-{
-	char line[1024], *save = NULL, *copy, *tok;
-	FILE *fp;
-
-	memset(s, 0, sizeof(*s));
-	if (value == NULL || *value == '\0' || strcasecmp(value, "none") == 0)
-		return true;
-	if (value[0] != '/') {
-		copy = xstrdup(value);
-		for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
-			suppress_add(s, tok);
-		free(copy);
-		return true;
-	}
-	if ((fp = fopen(value, "r")) == NULL) {
-		buf_printf(why, "ReportSuppress: cannot open %s: %s", value, strerror(errno));
-		return false;
-	}
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "#\r\n")] = '\0';
-		suppress_add(s, line);
-	}
-	fclose(fp);
-	return true;
-}
-
 /* dest_suppressed - the address itself, its domain or a parent domain is listed */
 bool
 dest_suppressed(const struct dest_suppress *s, const struct dest *d)
@@ -216,76 +165,59 @@ dest_suppressed(const struct dest_suppress *s, const struct dest *d)
 	return false;
 }
 
-/* dest_suppress_free - release the list */
-void
-dest_suppress_free(struct dest_suppress *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->items[i]);
-	free(s->items);
-	memset(s, 0, sizeof(*s));
-}
+enum dest_auth { DEST_AUTH_OK, DEST_AUTH_NO, DEST_AUTH_TEMPFAIL };
 
-/* same_org - do two domains share an organizational domain? */
+/* The policy domain's organizational domain: the same for every destination of
+ * a selection, so it is worked out (a tree walk) once, when first needed. */
+struct policy_org {
+	const char *domain;
+	char *org;
+	bool asked, tempfail;
+};
+
+/* same_org - does the destination share the policy domain's organizational domain? */
 static enum dest_auth
-same_org(const struct dmarc_ctx *dmarc, const char *a, const char *b, struct buf *why)
+same_org(const struct dmarc_ctx *dmarc, struct policy_org *po, const char *b, struct buf *why)
 {
-	bool tf1 = false, tf2 = false;
-	char *oa, *ob;
+	bool tf = false;
+	char *ob;
 	enum dest_auth rc;
 
-	if (strcasecmp(a, b) == 0)
+	if (strcasecmp(po->domain, b) == 0)
 		return DEST_AUTH_OK;
-	oa = dmarc_org_domain(dmarc, a, &tf1);
-	ob = dmarc_org_domain(dmarc, b, &tf2);
-	if (tf1 || tf2) {
-		buf_printf(why, "organizational domain of %s or %s: DNS temporary failure", a, b);
+	if (!po->asked) {
+		po->org = dmarc_org_domain(dmarc, po->domain, &po->tempfail);
+		po->asked = true;
+	}
+	ob = dmarc_org_domain(dmarc, b, &tf);
+	if (po->tempfail || tf) {
+		buf_printf(why, "organizational domain of %s or %s: DNS temporary failure",
+			   po->domain, b);
 		rc = DEST_AUTH_TEMPFAIL;
 	} else {
-		rc = oa && ob && strcasecmp(oa, ob) == 0 ? DEST_AUTH_OK : DEST_AUTH_NO;
+		rc = po->org && ob && strcasecmp(po->org, ob) == 0 ? DEST_AUTH_OK : DEST_AUTH_NO;
 	}
-	free(oa);
 	free(ob);
 	return rc;
 }
 
-/* dest_authorized - same organization, or <policy>._report._dmarc.<dest> says v=DMARC1 */
-enum dest_auth
-dest_authorized(const struct dmarc_ctx *dmarc, const char *policy_domain, const struct dest *d,
+/* dest_authorized - same organization, or the destination authorized it (lib/dmarc) */
+static enum dest_auth
+dest_authorized(const struct dmarc_ctx *dmarc, struct policy_org *po, const struct dest *d,
 		struct buf *why)
 {
-	struct dns_result res;
-	struct buf name;
-	char **txt = NULL;
-	size_t n;
-	enum dest_auth rc = same_org(dmarc, policy_domain, d->domain, why);
+	enum dest_auth rc = same_org(dmarc, po, d->domain, why);
+	struct buf lookup;
 
 	if (rc != DEST_AUTH_NO)
 		return rc;
-	buf_init(&name);
-	buf_printf(&name, "%s._report._dmarc.%s", policy_domain, d->domain);
-	if (name.len > DNS_MAX_NAME) {
-		buf_printf(why, "%s: name too long to ask", name.data);
-		buf_free(&name);
-		return DEST_AUTH_NO;
+	buf_init(&lookup);
+	switch (dmarc_report_authorized(dmarc, po->domain, d->domain, &lookup)) {
+	case DMARC_REPORT_AUTH_YES: rc = DEST_AUTH_OK; break;
+	case DMARC_REPORT_AUTH_NO: buf_printf(why, "%s: %s", d->address, lookup.data); break;
+	case DMARC_REPORT_AUTH_TEMPFAIL: rc = DEST_AUTH_TEMPFAIL; buf_adds(why, lookup.data); break;
 	}
-	dns_query(dmarc->dns, name.data, LDNS_RR_TYPE_TXT, &res);
-	if (res.status == DNS_TEMPFAIL) {
-		buf_printf(why, "%s TXT: %s", name.data, res.reason ? res.reason : "temporary failure");
-		rc = DEST_AUTH_TEMPFAIL;
-	} else {
-		n = res.status == DNS_ANSWER ? dns_txt_strings(&res, &txt) : 0;
-		for (size_t i = 0; i < n && rc == DEST_AUTH_NO; i++)
-			if (strncasecmp(txt[i], "v=DMARC1", 8) == 0
-			    && (txt[i][8] == '\0' || txt[i][8] == ';' || isspace((unsigned char)txt[i][8])))
-				rc = DEST_AUTH_OK;
-		dns_strings_free(txt, n);
-		if (rc == DEST_AUTH_NO)
-			buf_printf(why, "%s: %s does not authorize reports for %s (no v=DMARC1 at %s)",
-				   d->address, d->domain, policy_domain, name.data);
-	}
-	dns_result_free(&res);
-	buf_free(&name);
+	buf_free(&lookup);
 	return rc;
 }
 
@@ -296,6 +228,7 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 	    struct buf *notes)
 {
 	struct dest_list all;
+	struct policy_org po = { policy_domain, NULL, false, false };
 
 	dest_parse_list(uris, &all, notes);
 	memset(out, 0, sizeof(*out));
@@ -315,7 +248,7 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 			buf_printf(notes, "%s: over ReportMaxRecipients (%zu)\n", d->address, max);
 			continue;
 		}
-		switch (dest_authorized(dmarc, policy_domain, d, notes)) {
+		switch (dest_authorized(dmarc, &po, d, notes)) {
 		case DEST_AUTH_OK: break;
 		case DEST_AUTH_NO: out->n_unauthorized++; buf_addc(notes, '\n'); continue;
 		case DEST_AUTH_TEMPFAIL: out->n_tempfail++; buf_addc(notes, '\n'); continue;
@@ -325,4 +258,5 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 		d->address = NULL;	/* moved */
 	}
 	dest_list_free(&all);
+	free(po.org);
 }

@@ -36,23 +36,17 @@ bool dest_parse_uri(const char *uri, struct dest *out, struct buf *why);
 void dest_parse_list(const char *value, struct dest_list *out, struct buf *notes);
 void dest_list_free(struct dest_list *list);
 
-/* suppress list: addresses ("a@b.example") or domains (also their subdomains) */
+/* suppress list: addresses ("a@b.example") or domains (also their subdomains), lower
+ * case: a view of the conf's ReportSuppress (lib/config reads the list or its file) */
 struct dest_suppress {
 	char **items;
 	size_t n;
 };
-/* "a@x, y.example" inline or a file path (one a line, # comments); false with why */
-bool dest_suppress_load(struct dest_suppress *s, const char *value, struct buf *why);
 bool dest_suppressed(const struct dest_suppress *s, const struct dest *d);
-void dest_suppress_free(struct dest_suppress *s);
 
-enum dest_auth { DEST_AUTH_OK, DEST_AUTH_NO, DEST_AUTH_TEMPFAIL };
-/* may reports for policy_domain go to d? (same organizational domain, or authorized) */
-enum dest_auth dest_authorized(const struct dmarc_ctx *dmarc, const char *policy_domain,
-			       const struct dest *d, struct buf *why);
-
-/* the final list for one report: parsed, suppressed, authorized, capped at max;
- * every dropped destination is described on its own line of notes */
+/* the final list for one report: parsed, suppressed, authorized (the same
+ * organizational domain, or dmarc_report_authorized), capped at max; every
+ * dropped destination is described on its own line of notes */
 void dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char *uris,
 		 const struct dest_suppress *suppress, size_t max, struct dest_list *out,
 		 struct buf *notes);

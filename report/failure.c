@@ -148,12 +148,57 @@ suppress(struct report_run *run, const struct state_key *k)
 	buf_free(&why);
 }
 
+/* The ruf= destinations of a policy domain as its rows recorded them: the
+ * same for most failures of a run, so they are selected (parsed, suppressed,
+ * authorized: tree walks and TXT lookups) and logged once per run. */
+struct ruf_memo {
+	struct ruf_sel {
+		char *domain, *ruf;
+		struct dest_list dl;
+	} *items;
+	size_t n;
+};
+
+/* ruf_select - the destinations of (domain, ruf), selected at first sight */
+static const struct dest_list *
+ruf_select(struct report_run *run, struct ruf_memo *m, const char *domain, const char *ruf)
+{
+	struct ruf_sel *s;
+	struct buf notes;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->items[i].domain, domain) == 0 && strcmp(m->items[i].ruf, ruf) == 0)
+			return &m->items[i].dl;
+	m->items = xrealloc(m->items, (m->n + 1) * sizeof(*m->items));
+	s = &m->items[m->n++];
+	s->domain = xstrdup(domain);
+	s->ruf = xstrdup(ruf);
+	buf_init(&notes);
+	dest_select(&run->rt->dmarc, domain, ruf, &run->suppress,
+		    (size_t)run->rt->cfg.report_max_recipients, &s->dl, &notes);
+	report_log_notes(domain, "failure report destination", &notes);
+	buf_free(&notes);
+	return &s->dl;
+}
+
+/* ruf_memo_free - release the run's selections */
+static void
+ruf_memo_free(struct ruf_memo *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->items[i].domain);
+		free(m->items[i].ruf);
+		dest_list_free(&m->items[i].dl);
+	}
+	free(m->items);
+}
+
 /* one_failure - one failed message to each of its verified ruf= destinations */
 static void
-one_failure(struct report_run *run, const struct history_rows *rows, size_t r)
+one_failure(struct report_run *run, struct ruf_memo *memo, const struct history_rows *rows,
+	    size_t r)
 {
-	struct dest_list dl;
-	struct buf notes;
+	const struct dest_list *dl;
 	long id = strtol(CELL(F_ID), NULL, 10), received = strtol(CELL(F_RECEIVED), NULL, 10);
 
 	if (strpbrk(CELL(F_FROM), "\r\n") || strpbrk(CELL(F_IP), "\r\n")
@@ -161,36 +206,30 @@ one_failure(struct report_run *run, const struct history_rows *rows, size_t r)
 		rlog("failure report for row %s: line breaks in a field, not sent", CELL(F_ID));
 		return;
 	}
-	buf_init(&notes);
-	dest_select(&run->rt->dmarc, CELL(F_DOMAIN), CELL(F_RUF), &run->suppress,
-		    (size_t)run->rt->cfg.report_max_recipients, &dl, &notes);
-	if (notes.len)
-		rlog("%s: failure report destination not used: %s", CELL(F_DOMAIN), notes.data);
-	report_count_dests(run, &dl);
-	for (size_t i = 0; i < dl.n; i++) {
-		struct state_key k = { "failure", CELL(F_DOMAIN), id, received, dl.items[i].address };
+	dl = ruf_select(run, memo, CELL(F_DOMAIN), CELL(F_RUF));
+	report_count_dests(run, dl);	/* per failure: each is a report not sent there */
+	for (size_t i = 0; i < dl->n; i++) {
+		struct state_key k = { "failure", CELL(F_DOMAIN), id, received, dl->items[i].address };
 		struct buf m, name;
-		if (rate_limited(run, dl.items[i].address)) {
+		if (rate_limited(run, dl->items[i].address)) {
 			suppress(run, &k);
 			continue;
 		}
 		buf_init(&m);
 		buf_init(&name);
-		arf(run, rows, r, &dl.items[i], &m);
+		arf(run, rows, r, &dl->items[i], &m);
 		buf_printf(&name, "%s!%s!failure!%ld", run->receiver, CELL(F_DOMAIN), id);
 		int before = run->sent;
-		report_deliver(run, "failure", CELL(F_DOMAIN), id, received, &dl.items[i], name.data,
+		report_deliver(run, "failure", CELL(F_DOMAIN), id, received, &dl->items[i], name.data,
 			       &m);
 		if (run->dry_run || run->sent > before) {
 			run->rate_dests = xrealloc(run->rate_dests,
 						   (run->n_rate_dests + 1) * sizeof(char *));
-			run->rate_dests[run->n_rate_dests++] = xstrdup(dl.items[i].address);
+			run->rate_dests[run->n_rate_dests++] = xstrdup(dl->items[i].address);
 		}
 		buf_free(&m);
 		buf_free(&name);
 	}
-	dest_list_free(&dl);
-	buf_free(&notes);
 }
 
 /* report_failure - the failure reports due in the period (default: the last day) */
@@ -200,6 +239,7 @@ report_failure(struct report_run *run)
 	char b[32], e[32], last[32] = "0";
 	const char *params[3] = { b, e, last };
 	struct history_rows page;
+	struct ruf_memo memo = { NULL, 0 };
 	struct buf why;
 	bool ok = true;
 
@@ -217,7 +257,7 @@ report_failure(struct report_run *run)
 			break;
 		}
 		for (size_t r = 0; r < page.n_rows; r++)
-			one_failure(run, &page, r);
+			one_failure(run, &memo, &page, r);
 		if (page.n_rows > 0)
 			snprintf(last, sizeof(last), "%s", history_rows_get(&page, page.n_rows - 1, 0));
 		size_t n = page.n_rows;
@@ -228,6 +268,7 @@ report_failure(struct report_run *run)
 	for (size_t i = 0; i < run->n_rate_dests; i++)
 		free(run->rate_dests[i]);
 	free(run->rate_dests);
+	ruf_memo_free(&memo);
 	buf_free(&why);
 	return ok;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dnscache.h"
+#include "history_service.h"
 #include "state.h"
 #include "report.h"
 #include "rlog.h"
@@ -38,10 +39,15 @@ usage(FILE *fp)
 {
 	fputs("usage: authmilter-report [-c CONF] [--period START:END] [--dry-run DIR]\n"
 	      "                         [--domain D] [--migrate] [--failure]\n"
+	      "  -c         the conf the milter reads (HistoryDB, Report* keys); default:\n"
+	      "             " DEFAULT_CONF " when it exists\n"
 	      "  --period   Unix seconds, both ends included (default: the previous UTC day)\n"
 	      "  --dry-run  write RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz and .eml files, send nothing\n"
+	      "  --domain   only the report of this policy domain\n"
 	      "  --migrate  create or upgrade the history store's tables, then exit\n"
-	      "  --failure  send the failure reports due (FailureReports yes) instead\n", fp);
+	      "  --failure  send the failure reports due (FailureReports yes) instead\n"
+	      "exit status: 0 done, 1 a report could not be sent, 2 store error, 3 usage or conf\n"
+	      "See authmilter-report(8).\n", fp);
 }
 
 /* parse_period - "START:END" in Unix seconds, START <= END */
@@ -58,10 +64,12 @@ parse_period(const char *s, long *begin, long *end)
 	return e2 != e1 + 1 && *e2 == '\0' && errno == 0 && *begin >= 0 && *begin <= *end;
 }
 
-/* load_conf - the conf (the default file when it exists) into a runtime */
+/* load_conf - the conf (the default file when it exists) into a runtime;
+ * *path becomes the file read (NULL: none, the built-in defaults) */
 static struct runtime *
-load_conf(const char *path, struct dns_cache **cache)
+load_conf(const char **pathp, struct dns_cache **cache)
 {
+	const char *path = *pathp;
 	struct config cfg;
 	struct buf errors;
 	char why[256];
@@ -70,6 +78,7 @@ load_conf(const char *path, struct dns_cache **cache)
 	config_defaults(&cfg);
 	if (path == NULL && access(DEFAULT_CONF, F_OK) == 0)
 		path = DEFAULT_CONF;
+	*pathp = path;
 	if (path) {
 		buf_init(&errors);
 		if (!config_load(&cfg, path, &errors)) {
@@ -106,6 +115,12 @@ identity(struct report_run *run)
 	run->receiver = xstrdup(at ? at + 1 : cfg->authserv_id);
 	for (char *p = run->receiver; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+	if (cfg->report_email == NULL)	/* the default works, but is seldom what is wanted */
+		rlog("ReportEmail is not set: reports are sent from %s (postmaster@AuthservID)%s%s%s;"
+		     " set ReportEmail to an address of yours that report receivers may write to",
+		     run->email, strchr(run->receiver, '.') ? "" : ", and \"",
+		     strchr(run->receiver, '.') ? "" : run->receiver,
+		     strchr(run->receiver, '.') ? "" : "\" is no Internet domain");
 	run->org_name = xstrdup(cfg->report_org_name ? cfg->report_org_name : run->receiver);
 	if (gethostname(run->host, sizeof(run->host)) != 0)
 		snprintf(run->host, sizeof(run->host), "localhost");
@@ -115,23 +130,48 @@ identity(struct report_run *run)
 				       cfg->report_smtp_ca_file };
 }
 
-/* open_store - HistoryDB, migrated */
+/* open_store - HistoryDB, migrated; NULL with *status set when there is none
+ * to read. Only --migrate creates a SQLite store: run by hand as root, any
+ * other run would leave a file the milter's user cannot write. */
 static struct history_db *
-open_store(const struct config *cfg)
+open_store(const struct config *cfg, const char *conf_path, bool create, int *status)
 {
 	struct buf why;
 	struct history_db *db;
+	const char *url = cfg->history_db;
 
-	if (cfg->history_db == NULL) {
-		/* reports are off: a timer run is not an error */
-		rlog("HistoryDB is not set: there is no history to report on");
-		exit(0);
+	*status = 0;	/* reports are off, or nothing recorded yet: a timer run is no error */
+	if (url == NULL) {
+		if (conf_path)
+			rlog("HistoryDB is not set in %s: there is no history to report on (set it"
+			     " in the conf the milter reads, and give that conf with -c)", conf_path);
+		else
+			rlog("no conf file (%s does not exist; -c names one), so no HistoryDB:"
+			     " there is no history to report on", DEFAULT_CONF);
+		return NULL;
+	}
+	if (!create && strncmp(url, "sqlite:", 7) == 0 && access(url + 7, F_OK) != 0
+	    && errno == ENOENT) {
+		rlog("history store %s does not exist yet (the milter creates it with its first"
+		     " DMARC evaluation; --migrate creates it now): nothing to report", url + 7);
+		return NULL;
 	}
 	buf_init(&why);
-	db = history_db_open(cfg->history_db, &why);
+	db = history_db_open(url, &why);
 	if (db == NULL || !history_db_migrate(db, &why) || !state_migrate(db, &why)) {
-		rlog("history store %s: %s", cfg->history_db, why.data ? why.data : "?");
-		exit(EXIT_STORE);
+		struct buf where;
+		buf_init(&where);
+		/* the milter's own check names the conf line (file:line: HistoryDB: ...) */
+		if (db == NULL && !history_service_check(cfg, conf_path, &where))
+			fputs(where.data, stderr);
+		else
+			rlog("history store %s: %s", url, why.data ? why.data : "?");
+		buf_free(&where);
+		if (db)
+			history_db_close(db);
+		buf_free(&why);
+		*status = EXIT_STORE;
+		return NULL;
 	}
 	buf_free(&why);
 	return db;
@@ -222,6 +262,7 @@ parse_args(int argc, char **argv, struct report_run *run, struct options *opts)
 		}
 	}
 	if (optind != argc) {
+		rlog("unexpected argument \"%s\"", argv[optind]);
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
@@ -242,18 +283,20 @@ run_reports(struct report_run *run, const struct options *opts, struct buf *why)
 	bool ok;
 	int status;
 
-	if (!dest_suppress_load(&run->suppress, run->rt->cfg.report_suppress, why)) {
-		rlog("%s", why->data);
-		return EXIT_USAGE;
-	}
-	identity(run);
-	run->db = open_store(&run->rt->cfg);
+	run->suppress = (struct dest_suppress){ run->rt->cfg.report_suppress,
+						run->rt->cfg.n_report_suppress };
+	run->db = open_store(&run->rt->cfg, opts->conf, opts->migrate, &status);
+	if (run->db == NULL)
+		return status;
 	if (opts->migrate) {
 		rlog("history store %s: schema ready", history_db_kind(run->db));
 		return 0;
 	}
+	identity(run);
 	if (!run->dry_run && mkdir(run->rt->cfg.report_spool_dir, 0700) != 0 && errno != EEXIST) {
-		rlog("ReportSpoolDir %s: %s", run->rt->cfg.report_spool_dir, strerror(errno));
+		rlog("ReportSpoolDir %s: cannot create it: %s (make its parent directory, as"
+		     " the service's StateDirectory does, or set ReportSpoolDir)",
+		     run->rt->cfg.report_spool_dir, strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (!run->dry_run && !lock_run(run->rt->cfg.report_spool_dir))
@@ -282,14 +325,13 @@ main(int argc, char **argv)
 
 	run.now = (long)time(NULL);
 	parse_args(argc, argv, &run, &opts);
-	run.rt = load_conf(opts.conf, &cache);
+	run.rt = load_conf(&opts.conf, &cache);
 	buf_init(&why);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	status = run_reports(&run, &opts, &why);
 	/* every path ends here: nothing is left for the leak checker */
 	if (run.db)
 		history_db_close(run.db);
-	dest_suppress_free(&run.suppress);
 	free(run.receiver);
 	free(run.org_name);
 	free(run.email);

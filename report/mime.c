@@ -5,6 +5,7 @@
  */
 #include "mime.h"
 
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -81,33 +82,19 @@ mime_gunzip(const void *data, size_t len, size_t max, struct buf *out, struct bu
 	return true;
 }
 
-/* mime_base64 - RFC 2045 base64, 76 characters a line, CRLF */
+/* mime_base64 - RFC 2045 base64, 76 characters a line, CRLF: OpenSSL's
+ * encoder (lib/arc_key.c's arc_b64_encode uses it too) over 57-byte pieces */
 void
 mime_base64(const void *data, size_t len, struct buf *out)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = data;
-	size_t col = 0;
+	unsigned char line[77];		/* 76 characters and the NUL EVP_EncodeBlock adds */
 
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		buf_addc(out, tab[(v >> 18) & 63]);
-		buf_addc(out, tab[(v >> 12) & 63]);
-		buf_addc(out, i + 1 < len ? tab[(v >> 6) & 63] : '=');
-		buf_addc(out, i + 2 < len ? tab[v & 63] : '=');
-		col += 4;
-		if (col == 76) {
-			buf_adds(out, "\r\n");
-			col = 0;
-		}
-	}
-	if (col)
+	for (size_t i = 0; i < len; i += 57) {
+		int n = EVP_EncodeBlock(line, p + i, (int)(len - i < 57 ? len - i : 57));
+		buf_add(out, line, (size_t)n);
 		buf_adds(out, "\r\n");
+	}
 }
 
 /* mime_date - an RFC 5322 date-time in UTC */

@@ -36,6 +36,8 @@ bool report_aggregate(struct report_run *run);
 /* the failure reports due (FailureReports yes) */
 bool report_failure(struct report_run *run);
 
+/* log dest_select's notes, a line each: "DOMAIN: WHAT not used: NOTE" */
+void report_log_notes(const char *domain, const char *what, const struct buf *notes);
 /* count the destinations dest_select left out (for ReportMetricsFile) */
 void report_count_dests(struct report_run *run, const struct dest_list *dl);
 

@@ -25,7 +25,7 @@ newer() {
 	return 1
 }
 
-headers="$top/lib/*.h $here/*.h $here/dkim_keys.inc $here/arc_keys.inc $here/build.sh $top/milter/proto*.[ch] $top/milter/steps.h"
+headers="$top/lib/*.h $here/*.h $here/dkim_keys.inc $here/arc_keys.inc $here/build.sh $top/milter/proto*.[ch] $top/milter/steps.h $top/report/dest.[ch]"
 objs=""
 for src in "$top"/lib/*.c "$here/fakedns.c" "$here/fuzzmsg.c"; do
 	o="$out/obj/$(basename "$src" .c).o"

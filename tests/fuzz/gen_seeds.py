@@ -262,6 +262,26 @@ def seeds_dkim(root):
     return c
 
 
+def seeds_report_dest(root, sc):
+    """rua=/ruf= values (from the scenarios' DMARC records and t_report's URI
+    table), each alone and with an authorization record after a line break."""
+    c = Corpus(root, "fuzz_report_dest")
+    values = []
+    for v in txt_values(sc["zone"]):
+        for tag in re.findall(rb"\bru[af]=([^;]*)", v.encode() if isinstance(v, str) else v):
+            values.append(tag.strip())
+    for s in c_strings(os.path.join(TOP, "tests", "unit", "t_report.c")):
+        if b"mailto:" in s or b"@" in s:
+            values.append(s)
+    values.append(b"mailto:a@ext.example!10m, mailto:b@reports.example.net,"
+                  b" mailto:blocked@ext.example, mailto:c@sub.nobody.example, https://x.example/r")
+    for v in values:
+        c.add(v)
+        c.add(v + b"\nv=DMARC1")
+        c.add(v + b"\nv=DMARC1; rua=mailto:other@ext.example")
+    return c
+
+
 def main():
     root = sys.argv[1]
     docs = spf_suite()
@@ -269,7 +289,7 @@ def main():
     write_keys_inc()
     for c in (seeds_fromaddr(root, sc), seeds_dmarc(root, sc), seeds_spf(root, docs),
               seeds_macro(root, docs), seeds_authres(root), seeds_config(root), seeds_dns(root),
-              seeds_dkim(root)):
+              seeds_dkim(root), seeds_report_dest(root, sc)):
         print("%-20s %d seeds" % (os.path.basename(c.dir), c.n))
 
 

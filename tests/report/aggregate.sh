@@ -67,6 +67,8 @@ ReportSend $send
 CONF
 }
 conf sendmail
+check "a run before the store exists says so, exits 0 and creates nothing" sh -c \
+	"'$REPORT' -c '$WORK/report.conf' --dry-run '$WORK/dry0' 2>&1 | grep -q 'does not exist yet' && test ! -e '$WORK/history.db'"
 check "--migrate creates the store" "$REPORT" -c "$WORK/report.conf" --migrate
 check "schema has report_sent" sh -c "sqlite3 '$WORK/history.db' .schema | grep -q 'CREATE TABLE report_sent'"
 

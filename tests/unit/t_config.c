@@ -318,6 +318,40 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* ReportSuppress: a file of one entry a line (lower-cased, # comments), read at
+ * load so authmilter -n reports a missing one, with its line; "none" empties it */
+START_TEST(test_report_suppress)
+{
+	struct config cfg;
+	struct buf err, conf;
+	char path[64], list[64];
+	static const char text[] = "# traps\nAbuse@Example.ORG\n\n  spamtrap.example  # ours\n";
+
+	snprintf(list, sizeof(list), "/tmp/t_config_suppress_XXXXXX");
+	int fd = mkstemp(list);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	buf_init(&conf);
+	buf_printf(&conf, "ReportSuppress %s\n", list);
+	ck_assert(load_text(conf.data, &cfg, &err, path, sizeof(path)));
+	ck_assert_uint_eq(cfg.n_report_suppress, 2);
+	ck_assert_str_eq(cfg.report_suppress[0], "abuse@example.org");
+	ck_assert_str_eq(cfg.report_suppress[1], "spamtrap.example");
+	config_free(&cfg);
+	buf_free(&err);
+	unlink(list);
+	ck_assert(!load_text(conf.data, &cfg, &err, path, sizeof(path)));
+	ck_assert_ptr_nonnull(strstr(err.data, ":1: cannot open /tmp/t_config_suppress_"));
+	config_free(&cfg);
+	buf_free(&err);
+	ck_assert(load_text("ReportSuppress none\n", &cfg, &err, path, sizeof(path)));
+	ck_assert_uint_eq(cfg.n_report_suppress, 0);
+	config_free(&cfg);
+	buf_free(&err);
+	buf_free(&conf);
+}
+END_TEST
+
 START_TEST(test_sample_conf_is_valid)
 {
 	struct config cfg;
@@ -347,6 +381,7 @@ main(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_nets_file_long_line, 0,
 			    sizeof(nets_line_cases) / sizeof(nets_line_cases[0]));
+	tcase_add_test(tc, test_report_suppress);
 	tcase_add_test(tc, test_sample_conf_is_valid);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include "agg.h"
+#include "config.h"
 #include "dest.h"
 #include "rmetrics.h"
 #include "mime.h"
@@ -138,6 +139,32 @@ START_TEST(test_base64)
 }
 END_TEST
 
+/* line ends fall every 57 input bytes, with no empty line after a full last one */
+START_TEST(test_base64_lines)
+{
+	struct buf b;
+	unsigned char bytes[171];
+
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 37 + 11);
+	buf_init(&b);
+	mime_base64(bytes, 57, &b);
+	ck_assert_uint_eq(b.len, 78);
+	ck_assert_str_eq(b.data + 76, "\r\n");
+	buf_reset(&b);
+	mime_base64(bytes, 58, &b);
+	ck_assert_uint_eq(b.len, 78 + 6);
+	ck_assert_str_eq(b.data + 78, "SA==\r\n");
+	buf_reset(&b);
+	mime_base64(bytes, sizeof(bytes), &b);
+	ck_assert_uint_eq(b.len, 3 * 78);
+	buf_reset(&b);
+	mime_base64(bytes, 0, &b);
+	ck_assert_uint_eq(b.len, 0);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_mime)
 {
 	struct buf m;
@@ -196,18 +223,29 @@ START_TEST(test_list_and_suppress)
 {
 	struct dest_list l;
 	struct dest_suppress s;
+	struct config cfg;
 	struct buf notes;
+	char conf[] = "/tmp/t_report_conf.XXXXXX";
+	int fd = mkstemp(conf);
+	static const char line[] = "ReportSuppress A@X.example, y.example\n";
 
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, line, sizeof(line) - 1), (int)sizeof(line) - 1);
+	close(fd);
+	config_defaults(&cfg);
 	buf_init(&notes);
 	dest_parse_list("mailto:a@x.example, https://no, mailto:b@sub.y.example!1m,mailto:c@z.example",
 			&l, &notes);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert_ptr_nonnull(strstr(notes.data, "only mailto:"));
-	ck_assert(dest_suppress_load(&s, "A@X.example, y.example", &notes));
+	/* lib/config reads ReportSuppress (inline or a file), lower case */
+	ck_assert(config_load(&cfg, conf, &notes));
+	s = (struct dest_suppress){ cfg.report_suppress, cfg.n_report_suppress };
 	ck_assert(dest_suppressed(&s, &l.items[0]));
 	ck_assert(dest_suppressed(&s, &l.items[1]));	/* subdomain of y.example */
 	ck_assert(!dest_suppressed(&s, &l.items[2]));
-	dest_suppress_free(&s);
+	config_free(&cfg);
+	unlink(conf);
 	dest_list_free(&l);
 	buf_free(&notes);
 }
@@ -312,6 +350,7 @@ main(void)
 	tcase_add_test(tc, test_xml);
 	tcase_add_test(tc, test_gzip);
 	tcase_add_test(tc, test_base64);
+	tcase_add_test(tc, test_base64_lines);
 	tcase_add_test(tc, test_mime);
 	tcase_add_loop_test(tc, test_uri, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, test_list_and_suppress);
