@@ -26,6 +26,7 @@
 #include "dkimv.h"
 #include "hdrname.h"
 #include "dkimv_field.h"
+#include "pkeycache.h"
 #include "buf.h"
 
 #include <ctype.h>
@@ -104,6 +105,7 @@ dkimv_shutdown(void)
 	if (dkimv_lib)
 		dkim_close(dkimv_lib);
 	dkimv_lib = NULL;
+	pkeycache_clear();
 }
 
 /* status_name - libopendkim's words for a status, never NULL */

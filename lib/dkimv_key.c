@@ -6,6 +6,7 @@
  * OpenSSL cannot read make the record unusable. Unknown tags are ignored.
  */
 #include "dkimv_key.h"
+#include "pkeycache.h"
 #include "b64.h"
 
 #include <ctype.h>
@@ -126,9 +127,9 @@ key_bits(const struct tag *p, enum dkimv_key_type type, struct buf *why, EVP_PKE
 		else if (der.len != ED25519_KEY_BYTES)
 			buf_printf(why, "an ed25519 key is 32 bytes, p= has %zu", der.len);
 	} else {
-		const unsigned char *q = (unsigned char *)der.data;
-		EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, (long)der.len);
-		if (pk == NULL || q != (unsigned char *)der.data + der.len)
+		size_t used = 0;
+		EVP_PKEY *pk = pkeycache_decode((unsigned char *)der.data, der.len, &used);
+		if (pk == NULL || used != der.len)
 			buf_adds(why, "p= is not a public key OpenSSL can read");
 		else if (EVP_PKEY_base_id(pk) != EVP_PKEY_RSA)
 			buf_adds(why, "p= is not an RSA key");
