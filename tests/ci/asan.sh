@@ -71,6 +71,9 @@ export LSAN_OPTIONS="suppressions=$repo/tests/ci/lsan.supp:print_suppressions=0"
 # the RFC 7208 suite lives next to the real checkout, not next to the copy
 suite="$repo/../shared/conformance/spf/rfc7208-tests.yml"
 [ -z "${SPF_SUITE:-}" ] && [ -f "$suite" ] && export SPF_SUITE="$suite"
+# the same for the ARC suite (arc_suite.sh reads ARC_SUITE, a directory)
+suite="$repo/../shared/conformance/arc"
+[ -z "${ARC_SUITE:-}" ] && [ -f "$suite/arc-draft-validation-tests.yml" ] && export ARC_SUITE="$suite"
 
 grep -A3 'warning:' "$dir/build.log"
 if [ -z "${ASAN_SCRIPT_TESTS:-}" ]; then
