@@ -175,6 +175,77 @@ set_spf(struct history_row *row, const struct history_input *in)
 	row->spf_scope = in->mail_from && *in->mail_from ? "mfrom" : "helo";
 }
 
+#define ROW_STRINGS 15
+
+/* row_strings - where the strings a row owns are, besides its signatures' */
+static void
+row_strings(struct history_row *row, char **at[ROW_STRINGS])
+{
+	char **all[ROW_STRINGS] = {
+		&row->mta, &row->source_ip, &row->header_from, &row->envelope_from,
+		&row->envelope_to, &row->helo, &row->policy_domain, &row->fo, &row->rua, &row->ruf,
+		&row->override_comment, &row->spf_domain, &row->failure_fo, &row->failure_headers,
+		&row->failure_body,
+	};
+
+	memcpy(at, all, sizeof(all));
+}
+
+/* put - a copy of s at *next, which moves past it */
+static char *
+put(char **next, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(*next, s, n);
+	*next += n;
+	return *next - n;
+}
+
+/*
+ * pack - the row, its signatures and strings in one allocation. The writer
+ * thread frees rows; a free from another thread takes the lock of the
+ * arena the memory came from, which the message threads allocate from:
+ * one free a row instead of twenty. The pieces go back here, in the
+ * thread that made them.
+ */
+static struct history_row *
+pack(struct history_row *row)
+{
+	char **from[ROW_STRINGS], **to[ROW_STRINGS];
+	size_t size = sizeof(*row) + row->n_dkim * sizeof(*row->dkim);
+	struct history_row *p;
+	char *next;
+
+	row_strings(row, from);
+	for (size_t i = 0; i < ROW_STRINGS; i++)
+		size += *from[i] ? strlen(*from[i]) + 1 : 0;
+	for (size_t i = 0; i < row->n_dkim; i++) {
+		const struct history_dkim_result *d = &row->dkim[i];
+		size += (d->domain ? strlen(d->domain) + 1 : 0)
+		      + (d->selector ? strlen(d->selector) + 1 : 0)
+		      + (d->human ? strlen(d->human) + 1 : 0);
+	}
+	p = xmalloc(size);
+	*p = *row;
+	p->packed = true;
+	p->dkim = row->n_dkim ? (struct history_dkim_result *)(p + 1) : NULL;
+	next = (char *)(p + 1) + row->n_dkim * sizeof(*row->dkim);
+	row_strings(p, to);
+	for (size_t i = 0; i < ROW_STRINGS; i++)
+		*to[i] = put(&next, *from[i]);
+	for (size_t i = 0; i < row->n_dkim; i++) {
+		const struct history_dkim_result *d = &row->dkim[i];
+		p->dkim[i] = (struct history_dkim_result){ put(&next, d->domain),
+			put(&next, d->selector), d->result, put(&next, d->human) };
+	}
+	history_row_free(row);
+	return p;
+}
+
 /* history_row_build - the row for this message */
 struct history_row *
 history_row_build(const struct history_input *in)
@@ -212,35 +283,27 @@ history_row_build(const struct history_input *in)
 	set_spf(row, in);
 	set_dkim(row, in->dkim);
 	set_failure(row, in);
-	return row;
+	return pack(row);
 }
 
 /* history_row_free - the row and everything it owns; NULL is fine */
 void
 history_row_free(struct history_row *row)
 {
+	char **strings[ROW_STRINGS];
+
 	if (row == NULL)
 		return;
-	free(row->mta);
-	free(row->source_ip);
-	free(row->header_from);
-	free(row->envelope_from);
-	free(row->envelope_to);
-	free(row->helo);
-	free(row->policy_domain);
-	free(row->fo);
-	free(row->rua);
-	free(row->ruf);
-	free(row->override_comment);
-	free(row->spf_domain);
-	free(row->failure_fo);
-	free(row->failure_headers);
-	free(row->failure_body);
-	for (size_t i = 0; i < row->n_dkim; i++) {
-		free(row->dkim[i].domain);
-		free(row->dkim[i].selector);
-		free(row->dkim[i].human);
+	if (!row->packed) {
+		row_strings(row, strings);
+		for (size_t i = 0; i < ROW_STRINGS; i++)
+			free(*strings[i]);
+		for (size_t i = 0; i < row->n_dkim; i++) {
+			free(row->dkim[i].domain);
+			free(row->dkim[i].selector);
+			free(row->dkim[i].human);
+		}
+		free(row->dkim);
 	}
-	free(row->dkim);
 	free(row);
 }

@@ -45,6 +45,7 @@ struct history_row {
 	char *failure_fo, *failure_headers, *failure_body;
 	struct history_dkim_result *dkim;
 	size_t n_dkim;
+	bool packed;			/* one allocation with its signatures and strings */
 };
 
 /* The header section (CRLF) and body of the message in progress, kept only
