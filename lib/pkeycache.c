@@ -7,9 +7,13 @@
  * cannot read are not kept: they are decoded (and refused) every time, as
  * before. Decoding runs outside the lock.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* dlvsym */
+#endif
 #include "pkeycache.h"
 #include "buf.h"
 
+#include <dlfcn.h>
 #include <openssl/bio.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -19,8 +23,10 @@
 #include <string.h>
 
 #define PKEYCACHE_SLOTS 1024
-#define PKEYCACHE_MAX_DER 4096		/* larger: decoded, never kept (RSA-4096 is ~550 bytes) */
-#define PKEYCACHE_MAX_READ 65536	/* what is read of a BIO that is not in memory */
+/* larger: decoded, never kept. RSA-16384, the most OpenSSL verifies, is
+ * about 2,080 bytes (RSA-2048: 294): a sender cannot fill the table with
+ * keys of tens of kilobytes */
+#define PKEYCACHE_MAX_DER 2100
 
 struct slot {
 	unsigned char *der;
@@ -119,50 +125,45 @@ pkeycache_clear(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* read_all - a BIO that is not in memory, whole (up to PKEYCACHE_MAX_READ) */
-static void
-read_all(BIO *bp, struct buf *out)
+size_t
+pkeycache_slot(const unsigned char *der, size_t len)
 {
-	char chunk[4096];
-	int n;
+	return (size_t)(slot_of(der, len) - slots);
+}
 
-	while (out->len < PKEYCACHE_MAX_READ && (n = BIO_read(bp, chunk, sizeof(chunk))) > 0)
-		buf_add(out, chunk, (size_t)n);
+/* libcrypto's d2i_PUBKEY_bio, behind ours */
+typedef EVP_PKEY *d2i_bio_fn(BIO *, EVP_PKEY **);
+static d2i_bio_fn *libcrypto_d2i;
+static pthread_once_t libcrypto_once = PTHREAD_ONCE_INIT;
+
+static void
+find_libcrypto_d2i(void)
+{
+	void *fn = dlvsym(RTLD_NEXT, "d2i_PUBKEY_bio", "OPENSSL_3.0.0");
+
+	if (fn == NULL)
+		fn = dlsym(RTLD_NEXT, "d2i_PUBKEY_bio");
+	libcrypto_d2i = (d2i_bio_fn *)fn;
 }
 
 /*
  * d2i_PUBKEY_bio - libcrypto's, in its place for libopendkim (see
- * pkeycache.h). A memory BIO is read in place and loses the bytes the key
- * took, as libcrypto's would take them; with a (reuse an object) the key
- * is decoded into it and not kept.
+ * pkeycache.h). The one call libopendkim makes, a memory BIO and no object
+ * to reuse, is answered from the cache and loses the bytes the key took,
+ * as with libcrypto's; every other call, and bytes that do not decode, go
+ * to libcrypto's own, so its behaviour (what it reads, its errors) stays.
  */
 EVP_PKEY *
 d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 {
 	char *data = NULL;
-	long len = 0;
+	long len;
 	size_t used = 0;
-	struct buf copy;
 	EVP_PKEY *pk;
 
-	buf_init(&copy);
-	if (BIO_method_type(bp) == BIO_TYPE_MEM) {
-		len = BIO_get_mem_data(bp, &data);
-	} else {
-		read_all(bp, &copy);
-		data = copy.data;
-		len = (long)copy.len;
-	}
-	if (data == NULL || len <= 0) {
-		pk = NULL;
-	} else if (a != NULL) {
-		const unsigned char *p = (const unsigned char *)data;
-		pk = d2i_PUBKEY(a, &p, len);
-		used = (size_t)(p - (const unsigned char *)data);
-	} else {
-		pk = pkeycache_decode((const unsigned char *)data, (size_t)len, &used);
-	}
-	if (pk && copy.data == NULL) {
+	if (bp != NULL && a == NULL && BIO_method_type(bp) == BIO_TYPE_MEM
+	    && (len = BIO_get_mem_data(bp, &data)) > 0 && data != NULL
+	    && (pk = pkeycache_decode((const unsigned char *)data, (size_t)len, &used)) != NULL) {
 		char sink[256];
 		for (size_t left = used; left > 0;) {
 			int n = BIO_read(bp, sink, (int)(left < sizeof(sink) ? left : sizeof(sink)));
@@ -170,7 +171,8 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 				break;
 			left -= (size_t)n;
 		}
+		return pk;
 	}
-	buf_free(&copy);
-	return pk;
+	pthread_once(&libcrypto_once, find_libcrypto_d2i);
+	return libcrypto_d2i ? libcrypto_d2i(bp, a) : NULL;
 }

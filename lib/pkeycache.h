@@ -13,8 +13,8 @@
  * d2i_PUBKEY_bio, which takes the place of libcrypto's for it (a program's
  * own symbols come first in the dynamic linker's search, and the link
  * exports this one because libopendkim refers to it). It answers from the
- * cache for the memory BIO libopendkim makes of the record; any other BIO
- * is read whole and decoded as libcrypto would.
+ * cache for the memory BIO libopendkim makes of the record; every other
+ * call goes on to libcrypto's own.
  */
 #ifndef AUTHMILTER_PKEYCACHE_H
 #define AUTHMILTER_PKEYCACHE_H
@@ -28,6 +28,9 @@
  * it), or NULL when OpenSSL cannot read it (never cached).
  */
 EVP_PKEY *pkeycache_decode(const unsigned char *der, size_t len, size_t *used);
+
+/* the table slot these bytes go to (tests make two keys share one) */
+size_t pkeycache_slot(const unsigned char *der, size_t len);
 
 /* counters since the start, for tests and the bench */
 void pkeycache_stats(unsigned long *hits, unsigned long *misses);

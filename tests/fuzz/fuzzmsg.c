@@ -5,6 +5,7 @@
 #include "fuzzmsg.h"
 #include "fakedns.h"
 #include "buf.h"
+#include "pkeycache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ void
 fuzzmsg_zone_plant(struct dns *dns, const struct fuzzmsg_zone *z)
 {
 	fakedns_reset(dns);
+	/* every input starts with no decoded key kept, so a crash replays alone as it ran */
+	pkeycache_clear();
 	for (size_t i = 0; i < z->n; i++)
 		fakedns_put_wire(dns, z->keys[i].name, LDNS_RR_TYPE_TXT, z->wire[i], z->len[i]);
 }
