@@ -31,7 +31,8 @@ chmod 755 "$WORK"
 PIDS=()
 cleanup() {
 	for d in "$WORK"/run-*; do postfix -c "$d/etc" stop >/dev/null 2>&1; done
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# ldns-testns -f forks its workers: they go with it
+	for p in "${PIDS[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
