@@ -355,25 +355,6 @@ add_net(void *ctx, char *text, struct buf *why)
 	return true;
 }
 
-/* parse_nets - "none", an inline comma list, or a file path with one network a line */
-static bool
-parse_nets(struct config *cfg, const char *value, struct buf *why)
-{
-	char *copy, *save = NULL, *tok;
-	bool ok = true;
-
-	cfg->n_trusted_nets = 0;
-	if (strcasecmp(value, "none") == 0)
-		return true;
-	if (value[0] == '/')
-		return for_each_line(value, add_net, cfg, why);
-	copy = xstrdup(value);
-	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save))
-		ok = add_net(cfg, tok, why);
-	free(copy);
-	return ok;
-}
-
 static bool
 add_override(void *ctx, char *line, struct buf *why)
 {
@@ -460,25 +441,6 @@ add_sealer(void *ctx, char *text, struct buf *why)
 	return true;
 }
 
-/* parse_sealers - "none", an inline comma/space list, or a file path (one a line) */
-static bool
-parse_sealers(struct config *cfg, const char *value, struct buf *why)
-{
-	char *copy, *save = NULL, *tok;
-	bool ok = true;
-
-	free_list(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers);
-	if (strcasecmp(value, "none") == 0)
-		return true;
-	if (value[0] == '/')
-		return for_each_line(value, add_sealer, cfg, why);
-	copy = xstrdup(value);
-	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save))
-		ok = add_sealer(cfg, tok, why);
-	free(copy);
-	return ok;
-}
-
 /* add_suppressed - one ReportSuppress entry (an address or a domain), lower case */
 static bool
 add_suppressed(void *ctx, char *text, struct buf *why)
@@ -495,22 +457,27 @@ add_suppressed(void *ctx, char *text, struct buf *why)
 	return true;
 }
 
-/* parse_suppress - "none", an inline comma/space list, or a file path (one a line) */
+/*
+ * parse_list_or_file - "none", an inline comma/space list, or the path of
+ * a file of one entry a line (for_each_line: file:line errors); each entry
+ * through add. The caller empties the list first: a later line replaces it.
+ */
 static bool
-parse_suppress(struct config *cfg, const char *value, struct buf *why)
+parse_list_or_file(struct config *cfg, const char *value,
+		   bool (*add)(void *ctx, char *text, struct buf *why), struct buf *why)
 {
 	char *copy, *save = NULL, *tok;
+	bool ok = true;
 
-	free_list(&cfg->report_suppress, &cfg->n_report_suppress);
 	if (strcasecmp(value, "none") == 0)
 		return true;
 	if (value[0] == '/')
-		return for_each_line(value, add_suppressed, cfg, why);
+		return for_each_line(value, add, cfg, why);
 	copy = xstrdup(value);
-	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
-		add_suppressed(cfg, tok, why);
+	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save))
+		ok = add(cfg, tok, why);
 	free(copy);
-	return true;
+	return ok;
 }
 
 /* parse_authserv_ids - comma/space separated RFC 8601 authserv-ids (tokens) */
@@ -649,7 +616,8 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 	case CT_NAMESERVERS:
 		return parse_nameservers(cfg, value, why);
 	case CT_NETS:
-		return parse_nets(cfg, value, why);
+		cfg->n_trusted_nets = 0;
+		return parse_list_or_file(cfg, value, add_net, why);
 	case CT_LISTEN: {
 		struct dns_server addr;
 		if (strrchr(value, ':') == NULL || !dns_server_parse(value, &addr)) {
@@ -661,11 +629,13 @@ apply_value(struct config *cfg, const struct config_key *key, const char *value,
 		return true;
 	}
 	case CT_SEALERS:
-		return parse_sealers(cfg, value, why);
+		free_list(&cfg->arc_trusted_sealers, &cfg->n_arc_trusted_sealers);
+		return parse_list_or_file(cfg, value, add_sealer, why);
 	case CT_AUTHSERV_IDS:
 		return parse_authserv_ids(cfg, value, why);
 	case CT_SUPPRESS:
-		return parse_suppress(cfg, value, why);
+		free_list(&cfg->report_suppress, &cfg->n_report_suppress);
+		return parse_list_or_file(cfg, value, add_suppressed, why);
 	case CT_ARC_NAME:
 		return parse_arc_name(value, field, why);
 	case CT_ARC_KEY:
