@@ -292,7 +292,11 @@ dkim_sign_with(DKIM_LIB *lib, EVP_PKEY *key, char *sig, size_t size)
 
 	ck_assert_int_eq(PEM_write_bio_PrivateKey(pem, key, NULL, NULL, 0, NULL, NULL), 1);
 	long n = BIO_get_mem_data(pem, &text);
-	char *copy = strndup(text, (size_t)n);
+	char *copy = malloc((size_t)n + 1);	/* the BIO's bytes end with no NUL */
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, text, (size_t)n);
+	copy[n] = '\0';
 	DKIM *d = dkim_sign(lib, (u_char *)"t", NULL, (dkim_sigkey_t)copy, (u_char *)"sel",
 			    (u_char *)"example.com", DKIM_CANON_RELAXED, DKIM_CANON_RELAXED,
 			    DKIM_SIGN_RSASHA256, -1, &st);
