@@ -227,7 +227,12 @@ class Nginx:
             for _ in range(200):
                 try:
                     socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                    return self
+                    # an nginx that could not bind has exited: what answered was
+                    # another process on the port, gone by the time the checks run
+                    time.sleep(0.05)
+                    if self.proc.poll() is None:
+                        return self
+                    break
                 except OSError:
                     if self.proc.poll() is not None:
                         break
