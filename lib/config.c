@@ -292,6 +292,36 @@ parse_nameservers(struct config *cfg, const char *value, struct buf *why)
 	return ok;
 }
 
+/*
+ * Reading a conf or list file a line at a time. fgets cannot tell a NUL
+ * byte from the end of the line, so a line with one would be taken cut,
+ * and the rest of a long line after it read as a line of its own (a
+ * comment's tail could become a network): both are errors instead.
+ */
+enum line_read { LINE_OK, LINE_END, LINE_LONG, LINE_NUL };
+
+/* next_line - one line without its LF; LINE_LONG past size - 2 bytes
+ * (what a line ending in LF may hold), the rest of it consumed */
+static enum line_read
+next_line(FILE *fp, char *line, size_t size)
+{
+	size_t n = 0;
+	bool nul = false, cut = false;
+	int c;
+
+	while ((c = getc(fp)) != EOF && c != '\n') {
+		nul |= c == '\0';
+		if (n < size - 2)
+			line[n++] = (char)c;
+		else
+			cut = true;
+	}
+	line[n] = '\0';
+	if (c == EOF && n == 0 && !cut && !nul)
+		return LINE_END;
+	return nul ? LINE_NUL : cut ? LINE_LONG : LINE_OK;
+}
+
 /* for_each_line - call fn for every non-comment line of a file; file:line errors */
 static bool
 for_each_line(const char *path, bool (*fn)(void *ctx, char *line, struct buf *why), void *ctx,
@@ -301,23 +331,24 @@ for_each_line(const char *path, bool (*fn)(void *ctx, char *line, struct buf *wh
 	unsigned lineno = 0;
 	FILE *fp = fopen(path, "r");
 	bool ok = true;
+	enum line_read got;
 
 	if (fp == NULL) {
 		buf_printf(why, "cannot open %s: %s", path, strerror(errno));
 		return false;
 	}
-	while (ok && fgets(line, sizeof(line), fp)) {
+	while (ok && (got = next_line(fp, line, sizeof(line))) != LINE_END) {
 		lineno++;
-		size_t n = strlen(line);
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n' && !feof(fp)) {
-			/* The rest would be read as a line of its own: a comment's
-			 * tail could become a network. An error, not a split. */
-			buf_printf(why, "%s:%u: line longer than %zu bytes", path, lineno,
-				   sizeof(line) - 2);
+		if (got != LINE_OK) {
+			if (got == LINE_LONG)
+				buf_printf(why, "%s:%u: line longer than %zu bytes", path, lineno,
+					   sizeof(line) - 2);
+			else
+				buf_printf(why, "%s:%u: NUL byte in the line", path, lineno);
 			ok = false;
 			break;
 		}
-		line[strcspn(line, "#\r\n")] = '\0';
+		line[strcspn(line, "#\r")] = '\0';
 		char *p = line;
 		while (isspace((unsigned char)*p))
 			p++;
@@ -744,6 +775,7 @@ config_load(struct config *cfg, const char *path, struct buf *errors)
 	struct buf why;
 	size_t errors_before = errors->len;
 	unsigned lineno = 0;
+	enum line_read got;
 	FILE *fp;
 
 	fp = fopen(path, "r");
@@ -752,19 +784,18 @@ config_load(struct config *cfg, const char *path, struct buf *errors)
 		return false;
 	}
 	buf_init(&why);
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		size_t n = strlen(line);
-
+	while ((got = next_line(fp, line, sizeof(line))) != LINE_END) {
 		lineno++;
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+		if (got == LINE_LONG) {
 			buf_printf(errors, "%s:%u: line longer than %d bytes\n", path, lineno,
 				   CONFIG_MAX_LINE - 2);
-			int c;
-			while ((c = fgetc(fp)) != EOF && c != '\n')
-				;
 			continue;
 		}
-		line[strcspn(line, "\r\n")] = '\0';
+		if (got == LINE_NUL) {
+			buf_printf(errors, "%s:%u: NUL byte in the line\n", path, lineno);
+			continue;
+		}
+		line[strcspn(line, "\r")] = '\0';
 		buf_reset(&why);
 		if (!parse_line(cfg, line, seen, lineno, &why))
 			buf_printf(errors, "%s:%u: %s\n", path, lineno, why.data);

@@ -304,6 +304,55 @@ START_TEST(test_nets_file_long_line)
 }
 END_TEST
 
+/* write_bytes - len bytes (NULs too) to a new temp file named into path */
+static void
+write_bytes(char *path, size_t size, const char *bytes, size_t len)
+{
+	snprintf(path, size, "/tmp/t_config_XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, bytes, len), (ssize_t)len);
+	close(fd);
+}
+
+/* A NUL byte is an error, in the conf and in an included list: read as the
+ * end of the line, it hid the rest of a long line, which then came back as
+ * a line of its own (here a network after 1,100 spaces) */
+START_TEST(test_nul_byte)
+{
+	struct config cfg;
+	struct buf err, conf, nets;
+	char path[64], list[64];
+
+	buf_init(&nets);
+	buf_add(&nets, "192.0.2.1\0", 10);
+	for (int i = 0; i < 1100; i++)
+		buf_addc(&nets, ' ');
+	buf_adds(&nets, "10.0.0.0/8\n");
+	write_bytes(list, sizeof(list), nets.data, nets.len);
+	buf_init(&conf);
+	buf_printf(&conf, "TrustedNetworks %s\n", list);
+	ck_assert(!load_text(conf.data, &cfg, &err, path, sizeof(path)));
+	ck_assert_msg(strstr(err.data, ":1: NUL byte in the line") != NULL, "%s", err.data);
+	unlink(list);
+	config_free(&cfg);
+	buf_free(&err);
+
+	static const char text[] = "AuthservID mx.example\0.evil\nDNSTimeout 3\n";
+	write_bytes(path, sizeof(path), text, sizeof(text) - 1);
+	config_defaults(&cfg);
+	buf_init(&err);
+	ck_assert(!config_load(&cfg, path, &err));
+	ck_assert_msg(strstr(err.data, ":1: NUL byte in the line") != NULL, "%s", err.data);
+	ck_assert_ptr_null(strstr(err.data, ":2:"));	/* the next line is read as it is */
+	unlink(path);
+	config_free(&cfg);
+	buf_free(&err);
+	buf_free(&nets);
+	buf_free(&conf);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config cfg;
@@ -379,6 +428,7 @@ main(void)
 	tcase_add_test(tc, test_every_error_reported);
 	tcase_add_test(tc, test_overlong_line);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_nul_byte);
 	tcase_add_loop_test(tc, test_nets_file_long_line, 0,
 			    sizeof(nets_line_cases) / sizeof(nets_line_cases[0]));
 	tcase_add_test(tc, test_report_suppress);
