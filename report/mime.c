@@ -4,8 +4,8 @@
  * the report as a gzip attachment, and a short text part for people).
  */
 #include "mime.h"
+#include "b64.h"
 
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -82,17 +82,15 @@ mime_gunzip(const void *data, size_t len, size_t max, struct buf *out, struct bu
 	return true;
 }
 
-/* mime_base64 - RFC 2045 base64, 76 characters a line, CRLF: OpenSSL's
- * encoder (lib/arc_key.c's arc_b64_encode uses it too) over 57-byte pieces */
+/* mime_base64 - RFC 2045 base64, 76 characters a line, CRLF: lib/b64's
+ * encoder over 57-byte pieces */
 void
 mime_base64(const void *data, size_t len, struct buf *out)
 {
 	const unsigned char *p = data;
-	unsigned char line[77];		/* 76 characters and the NUL EVP_EncodeBlock adds */
 
 	for (size_t i = 0; i < len; i += 57) {
-		int n = EVP_EncodeBlock(line, p + i, (int)(len - i < 57 ? len - i : 57));
-		buf_add(out, line, (size_t)n);
+		b64_encode(p + i, len - i < 57 ? len - i : 57, out);
 		buf_adds(out, "\r\n");
 	}
 }
