@@ -205,6 +205,24 @@ put(char **next, const char *s)
 	return *next - n;
 }
 
+/* free_parts - a row as the set_* functions build it, piece by piece */
+static void
+free_parts(struct history_row *row)
+{
+	char **strings[ROW_STRINGS];
+
+	row_strings(row, strings);
+	for (size_t i = 0; i < ROW_STRINGS; i++)
+		free(*strings[i]);
+	for (size_t i = 0; i < row->n_dkim; i++) {
+		free(row->dkim[i].domain);
+		free(row->dkim[i].selector);
+		free(row->dkim[i].human);
+	}
+	free(row->dkim);
+	free(row);
+}
+
 /*
  * pack - the row, its signatures and strings in one allocation. The writer
  * thread frees rows; a free from another thread takes the lock of the
@@ -231,7 +249,6 @@ pack(struct history_row *row)
 	}
 	p = xmalloc(size);
 	*p = *row;
-	p->packed = true;
 	p->dkim = row->n_dkim ? (struct history_dkim_result *)(p + 1) : NULL;
 	next = (char *)(p + 1) + row->n_dkim * sizeof(*row->dkim);
 	row_strings(p, to);
@@ -242,7 +259,7 @@ pack(struct history_row *row)
 		p->dkim[i] = (struct history_dkim_result){ put(&next, d->domain),
 			put(&next, d->selector), d->result, put(&next, d->human) };
 	}
-	history_row_free(row);
+	free_parts(row);
 	return p;
 }
 
@@ -286,24 +303,9 @@ history_row_build(const struct history_input *in)
 	return pack(row);
 }
 
-/* history_row_free - the row and everything it owns; NULL is fine */
+/* history_row_free - the row (one allocation, see pack); NULL is fine */
 void
 history_row_free(struct history_row *row)
 {
-	char **strings[ROW_STRINGS];
-
-	if (row == NULL)
-		return;
-	if (!row->packed) {
-		row_strings(row, strings);
-		for (size_t i = 0; i < ROW_STRINGS; i++)
-			free(*strings[i]);
-		for (size_t i = 0; i < row->n_dkim; i++) {
-			free(row->dkim[i].domain);
-			free(row->dkim[i].selector);
-			free(row->dkim[i].human);
-		}
-		free(row->dkim);
-	}
 	free(row);
 }

@@ -45,7 +45,6 @@ struct history_row {
 	char *failure_fo, *failure_headers, *failure_body;
 	struct history_dkim_result *dkim;
 	size_t n_dkim;
-	bool packed;			/* one allocation with its signatures and strings */
 };
 
 /* The header section (CRLF) and body of the message in progress, kept only
@@ -82,7 +81,8 @@ char *history_text(const char *s, size_t len);
 
 /* history_row_wanted - a DMARC evaluation with a record, and a final verdict */
 bool history_row_wanted(const struct history_input *in);
-/* history_row_build - the row for in (history_row_wanted must hold); time(NULL) is received */
+/* history_row_build - the row for in (history_row_wanted must hold); time(NULL)
+ * is received. The row, its signatures and strings are one allocation. */
 struct history_row *history_row_build(const struct history_input *in);
 void history_row_free(struct history_row *row);
 
