@@ -25,6 +25,7 @@ struct sqlite_conn {
 		sqlite3_stmt *stmt;
 	} cache[STMT_CACHE];
 	size_t next;			/* the slot the next new statement takes */
+	bool locked_out;		/* a call found the store locked past the busy timeout */
 };
 
 /* fail - the reason of the last error on this connection */
@@ -34,6 +35,18 @@ fail(sqlite3 *conn, const char *what, struct buf *why)
 	buf_reset(why);
 	buf_printf(why, "sqlite: %s: %s", what, sqlite3_errmsg(conn));
 	return false;
+}
+
+/* conn_fail - fail, remembering a store locked past the busy timeout: what
+ * follows (a ROLLBACK that works) would clear sqlite3_errcode */
+static bool
+conn_fail(struct sqlite_conn *c, const char *what, struct buf *why)
+{
+	int rc = sqlite3_errcode(c->db);
+
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		c->locked_out = true;
+	return fail(c->db, what, why);
 }
 
 /* history_db_sqlite_open - open or create the file, WAL, busy timeout */
@@ -76,10 +89,10 @@ history_db_sqlite_open(const char *path, struct buf *why)
 static bool
 sqlite_exec(void *c, const char *sql, struct buf *why)
 {
-	sqlite3 *conn = ((struct sqlite_conn *)c)->db;
+	struct sqlite_conn *conn = c;
 
-	if (sqlite3_exec(conn, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return fail(conn, "exec", why);
+	if (sqlite3_exec(conn->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return conn_fail(conn, "exec", why);
 	return true;
 }
 
@@ -155,19 +168,19 @@ static bool
 sqlite_query(void *c, const char *sql, const char *const *params, size_t n_params,
 	     struct history_rows *out, struct buf *why)
 {
-	sqlite3 *conn = ((struct sqlite_conn *)c)->db;
+	struct sqlite_conn *conn = c;
 	sqlite3_stmt *stmt;
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
 	stmt = prepared(c, sql);
 	if (stmt == NULL)
-		return fail(conn, "prepare", why);
+		return conn_fail(conn, "prepare", why);
 	ok = bind(stmt, params, n_params);
 	if (!ok)
-		fail(conn, "bind", why);
+		conn_fail(conn, "bind", why);
 	else if (!(ok = collect(stmt, out) == SQLITE_DONE)) {
-		fail(conn, "step", why);
+		conn_fail(conn, "step", why);
 		history_rows_free(out);
 	}
 	sqlite3_reset(stmt);
@@ -175,15 +188,14 @@ sqlite_query(void *c, const char *sql, const char *const *params, size_t n_param
 	return ok;
 }
 
-/* sqlite_ok - false while the last statement found the store locked past
- * the busy timeout (another process's long write): that is a store not
- * there for now, whose rows wait, not a row the store refused */
+/* sqlite_ok - false once a call found the store locked past the busy
+ * timeout (another process's long write): that is a store not there for
+ * now, whose rows wait, not a row the store refused. The writer closes
+ * and reopens the connection then, so the flag is never cleared. */
 static bool
 sqlite_ok(void *c)
 {
-	int rc = sqlite3_errcode(((struct sqlite_conn *)c)->db);
-
-	return rc != SQLITE_BUSY && rc != SQLITE_LOCKED;
+	return !((struct sqlite_conn *)c)->locked_out;
 }
 
 /* sqlite_close - the cached statements first: a connection with statements
