@@ -165,8 +165,6 @@ dest_suppressed(const struct dest_suppress *s, const struct dest *d)
 	return false;
 }
 
-enum dest_auth { DEST_AUTH_OK, DEST_AUTH_NO, DEST_AUTH_TEMPFAIL };
-
 /* The policy domain's organizational domain: the same for every destination of
  * a selection, so it is worked out (a tree walk) once, when first needed. */
 struct policy_org {
@@ -176,15 +174,15 @@ struct policy_org {
 };
 
 /* same_org - does the destination share the policy domain's organizational domain? */
-static enum dest_auth
+static enum dmarc_report_auth
 same_org(const struct dmarc_ctx *dmarc, struct policy_org *po, const char *b, struct buf *why)
 {
 	bool tf = false;
 	char *ob;
-	enum dest_auth rc;
+	enum dmarc_report_auth rc;
 
 	if (strcasecmp(po->domain, b) == 0)
-		return DEST_AUTH_OK;
+		return DMARC_REPORT_AUTH_YES;
 	if (!po->asked) {
 		po->org = dmarc_org_domain(dmarc, po->domain, &po->tempfail);
 		po->asked = true;
@@ -193,30 +191,31 @@ same_org(const struct dmarc_ctx *dmarc, struct policy_org *po, const char *b, st
 	if (po->tempfail || tf) {
 		buf_printf(why, "organizational domain of %s or %s: DNS temporary failure",
 			   po->domain, b);
-		rc = DEST_AUTH_TEMPFAIL;
+		rc = DMARC_REPORT_AUTH_TEMPFAIL;
 	} else {
-		rc = po->org && ob && strcasecmp(po->org, ob) == 0 ? DEST_AUTH_OK : DEST_AUTH_NO;
+		rc = po->org && ob && strcasecmp(po->org, ob) == 0 ? DMARC_REPORT_AUTH_YES
+								   : DMARC_REPORT_AUTH_NO;
 	}
 	free(ob);
 	return rc;
 }
 
 /* dest_authorized - same organization, or the destination authorized it (lib/dmarc) */
-static enum dest_auth
+static enum dmarc_report_auth
 dest_authorized(const struct dmarc_ctx *dmarc, struct policy_org *po, const struct dest *d,
 		struct buf *why)
 {
-	enum dest_auth rc = same_org(dmarc, po, d->domain, why);
+	enum dmarc_report_auth rc = same_org(dmarc, po, d->domain, why);
 	struct buf lookup;
 
-	if (rc != DEST_AUTH_NO)
+	if (rc != DMARC_REPORT_AUTH_NO)
 		return rc;
 	buf_init(&lookup);
-	switch (dmarc_report_authorized(dmarc, po->domain, d->domain, &lookup)) {
-	case DMARC_REPORT_AUTH_YES: rc = DEST_AUTH_OK; break;
-	case DMARC_REPORT_AUTH_NO: buf_printf(why, "%s: %s", d->address, lookup.data); break;
-	case DMARC_REPORT_AUTH_TEMPFAIL: rc = DEST_AUTH_TEMPFAIL; buf_adds(why, lookup.data); break;
-	}
+	rc = dmarc_report_authorized(dmarc, po->domain, d->domain, &lookup);
+	if (rc == DMARC_REPORT_AUTH_NO)
+		buf_printf(why, "%s: ", d->address);
+	if (rc != DMARC_REPORT_AUTH_YES)
+		buf_adds(why, lookup.data);
 	buf_free(&lookup);
 	return rc;
 }
@@ -249,9 +248,9 @@ dest_select(const struct dmarc_ctx *dmarc, const char *policy_domain, const char
 			continue;
 		}
 		switch (dest_authorized(dmarc, &po, d, notes)) {
-		case DEST_AUTH_OK: break;
-		case DEST_AUTH_NO: out->n_unauthorized++; buf_addc(notes, '\n'); continue;
-		case DEST_AUTH_TEMPFAIL: out->n_tempfail++; buf_addc(notes, '\n'); continue;
+		case DMARC_REPORT_AUTH_YES: break;
+		case DMARC_REPORT_AUTH_NO: out->n_unauthorized++; buf_addc(notes, '\n'); continue;
+		case DMARC_REPORT_AUTH_TEMPFAIL: out->n_tempfail++; buf_addc(notes, '\n'); continue;
 		}
 		out->items = xrealloc(out->items, (out->n + 1) * sizeof(*out->items));
 		out->items[out->n++] = *d;
