@@ -159,20 +159,27 @@ struct ruf_memo {
 	size_t n;
 };
 
-/* ruf_select - the destinations of (domain, ruf), selected at first sight */
+/* ruf_select - the destinations of (domain, ruf), selected at first sight;
+ * a selection a DNS temporary failure cut short is made again next time */
 static const struct dest_list *
 ruf_select(struct report_run *run, struct ruf_memo *m, const char *domain, const char *ruf)
 {
-	struct ruf_sel *s;
+	struct ruf_sel *s = NULL;
 	struct buf notes;
 
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n && s == NULL; i++)
 		if (strcmp(m->items[i].domain, domain) == 0 && strcmp(m->items[i].ruf, ruf) == 0)
-			return &m->items[i].dl;
-	m->items = xrealloc(m->items, (m->n + 1) * sizeof(*m->items));
-	s = &m->items[m->n++];
-	s->domain = xstrdup(domain);
-	s->ruf = xstrdup(ruf);
+			s = &m->items[i];
+	if (s && s->dl.n_tempfail == 0)
+		return &s->dl;
+	if (s) {
+		dest_list_free(&s->dl);
+	} else {
+		m->items = xrealloc(m->items, (m->n + 1) * sizeof(*m->items));
+		s = &m->items[m->n++];
+		s->domain = xstrdup(domain);
+		s->ruf = xstrdup(ruf);
+	}
 	buf_init(&notes);
 	dest_select(&run->rt->dmarc, domain, ruf, &run->suppress,
 		    (size_t)run->rt->cfg.report_max_recipients, &s->dl, &notes);
