@@ -263,8 +263,15 @@ history_service_check(const struct config *cfg, const char *conf_path, struct bu
 		history_db_close(db);
 	ok = why.len == 0;
 	if (!ok)
-		buf_printf(errors, "%s:%u: HistoryDB: %s\n", conf_path ? conf_path : "-",
-			   key_line(conf_path, "HistoryDB"), why.data);
+		history_service_error(conf_path, why.data, errors);
 	buf_free(&why);
 	return ok;
+}
+
+/* history_service_error - "conf:line: HistoryDB: text", the line where the conf sets it */
+void
+history_service_error(const char *conf_path, const char *text, struct buf *errors)
+{
+	buf_printf(errors, "%s:%u: HistoryDB: %s\n", conf_path ? conf_path : "-",
+		   key_line(conf_path, "HistoryDB"), text);
 }

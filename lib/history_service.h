@@ -30,6 +30,8 @@ void history_service_stop(int timeout);
 bool history_service_report(time_t now, struct buf *line);
 /* authmilter -n: can the store in cfg be opened? errors as "path:line: HistoryDB: ..." */
 bool history_service_check(const struct config *cfg, const char *conf_path, struct buf *errors);
+/* history_service_error - text as an error of the conf's HistoryDB line (file:line:) */
+void history_service_error(const char *conf_path, const char *text, struct buf *errors);
 /* the last row offered to a synchronous service was written (test mode) */
 bool history_service_sync_result(struct buf *why);
 

@@ -161,11 +161,13 @@ open_store(const struct config *cfg, const char *conf_path, bool create, int *st
 	if (db == NULL || !history_db_migrate(db, &why) || !state_migrate(db, &why)) {
 		struct buf where;
 		buf_init(&where);
-		/* the milter's own check names the conf line (file:line: HistoryDB: ...) */
-		if (db == NULL && !history_service_check(cfg, conf_path, &where))
+		/* a store that does not open: its conf line, as authmilter -n says it */
+		if (db == NULL) {
+			history_service_error(conf_path, why.data ? why.data : "?", &where);
 			fputs(where.data, stderr);
-		else
+		} else {
 			rlog("history store %s: %s", url, why.data ? why.data : "?");
+		}
 		buf_free(&where);
 		if (db)
 			history_db_close(db);
