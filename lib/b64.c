@@ -60,11 +60,7 @@ b64_decode(const char *s, size_t len, struct buf *out)
 void
 b64_encode(const void *p, size_t n, struct buf *out)
 {
-	size_t start = out->len, need = 4 * ((n + 2) / 3) + 1;
-
-	buf_add(out, "", 0);
-	for (size_t i = 0; i < need; i++)
-		buf_addc(out, '\0');
-	out->len = start + (size_t)EVP_EncodeBlock((unsigned char *)out->data + start, p, (int)n);
-	out->data[out->len] = '\0';
+	/* EVP_EncodeBlock writes 4 bytes for every 3 or part of 3, and a NUL */
+	buf_reserve(out, 4 * ((n + 2) / 3));
+	out->len += (size_t)EVP_EncodeBlock((unsigned char *)out->data + out->len, p, (int)n);
 }

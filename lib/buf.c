@@ -105,7 +105,8 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-static void
+/* buf_reserve - room for extra more bytes and the NUL */
+void
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need;
