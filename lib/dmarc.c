@@ -17,11 +17,18 @@ struct walk_entry {
 	struct dmarc_record rec;
 };
 
+/* A tree walk that can stop at the policy record and go on later, when an
+ * alignment needs the organizational domain: most mail aligns with the From
+ * domain itself, and then the queries above it are not needed. */
 struct walk {
 	struct walk_entry found[DMARC_MAX_WALK];
 	size_t n_found;
 	bool tempfail;
 	struct buf note;	/* the first record read with a problem, and what it was */
+	const char *start;
+	const char *next;	/* the next domain to ask about; NULL: the walk is over */
+	size_t labels;		/* of next */
+	int queries;
 };
 
 static const char *const result_names[] = { "none", "pass", "fail", "temperror", "permerror" };
@@ -148,33 +155,49 @@ walk_free(struct walk *w)
 	buf_free(&w->note);
 }
 
-/* tree_walk - RFC 9989 4.10: the author domain, then up from at most 7 labels */
 static void
-tree_walk(const struct dmarc_ctx *ctx, const char *start, struct walk *w)
+walk_init(struct walk *w, const char *start)
 {
-	const char *target = start;
-	size_t labels = count_labels(start);
-
 	memset(w, 0, sizeof(*w));
 	buf_init(&w->note);
-	for (int q = 0; q < DMARC_MAX_WALK && target; q++) {
+	w->start = w->next = start;
+	w->labels = count_labels(start);
+}
+
+/* walk_run - RFC 9989 4.10: the author domain, then up from at most 7 labels;
+ * until_record stops after the first record found (the policy record) */
+static void
+walk_run(const struct dmarc_ctx *ctx, struct walk *w, bool until_record)
+{
+	while (w->next && w->queries < DMARC_MAX_WALK) {
+		const char *target = w->next;
 		struct dmarc_record rec;
 		int r = lookup_record(ctx, target, &rec, &w->note);
+
+		w->queries++;
 		if (r < 0) {
 			w->tempfail = true;
+			w->next = NULL;
 			return;
 		}
 		if (r > 0) {
 			w->found[w->n_found].domain = xstrdup(target);
 			w->found[w->n_found++].rec = rec;
-			if (rec.psd == 'n' || (rec.psd == 'y' && target != start))
+			if (rec.psd == 'n' || (rec.psd == 'y' && target != w->start)) {
+				w->next = NULL;
 				return;
+			}
 		}
-		if (labels <= 1)
+		if (w->labels <= 1) {
+			w->next = NULL;
 			return;
-		labels = labels >= 8 && target == start ? 7 : labels - 1;
-		target = keep_labels(start, labels);
+		}
+		w->labels = w->labels >= 8 && target == w->start ? 7 : w->labels - 1;
+		w->next = keep_labels(w->start, w->labels);
+		if (r > 0 && until_record)
+			return;
 	}
+	w->next = NULL;
 }
 
 /* walk_org_domain - RFC 9989 4.10.2 from the records a walk found */
@@ -211,7 +234,8 @@ dmarc_org_domain(const struct dmarc_ctx *ctx, const char *domain, bool *tempfail
 	*tempfail = false;
 	if (ctx->mode == DMARC_MODE_RFC7489)
 		return psl_org_domain(ctx, domain);
-	tree_walk(ctx, domain, &w);
+	walk_init(&w, domain);
+	walk_run(ctx, &w, false);
 	if (w.tempfail) {
 		*tempfail = true;
 		walk_free(&w);
@@ -273,83 +297,107 @@ is_within(const char *d, const char *parent)
 
 #define ALIGN_MEMO 16
 
-/* One evaluation's relaxed-alignment answers: the SPF domain and several
- * signatures often name the same domain, and each answer costs a tree walk. */
-struct align_memo {
-	const char *id[ALIGN_MEMO];
-	int result[ALIGN_MEMO];
-	size_t n;
+/* One evaluation: the author domain's walk, kept to be resumed when an
+ * alignment needs its organizational domain, and the relaxed-alignment answers
+ * (the SPF domain and several signatures often name the same domain, and each
+ * answer costs a tree walk). */
+struct evaluation {
+	const struct dmarc_ctx *ctx;
+	const char *author;
+	struct dmarc_outcome *out;
+	struct walk walk;
+	const char *memo_id[ALIGN_MEMO];
+	int memo_result[ALIGN_MEMO];
+	size_t n_memo;
 };
+
+/* author_org - the author domain's organizational domain, finishing its walk
+ * the first time; NULL when DNS trouble kept it unknown */
+static const char *
+author_org(struct evaluation *ev)
+{
+	struct dmarc_outcome *out = ev->out;
+
+	if (out->org_domain || ev->walk.tempfail)
+		return out->org_domain;
+	walk_run(ev->ctx, &ev->walk, false);
+	if (ev->walk.tempfail)
+		return NULL;
+	out->org_domain = walk_org_domain(ev->author, &ev->walk);
+	return out->org_domain;
+}
 
 /* aligned - 1 aligned, 0 not, -1 could not tell (DNS) */
 static int
-aligned(const struct dmarc_ctx *ctx, struct align_memo *memo, const char *id,
-	const char *author, const char *author_org, bool strict)
+aligned(struct evaluation *ev, const char *id, bool strict)
 {
+	const char *org_author;
 	bool tempfail;
 	char *org;
 	int r;
 
 	if (id == NULL || *id == '\0')
 		return 0;
-	if (strcasecmp(id, author) == 0)
+	if (strcasecmp(id, ev->author) == 0)
 		return 1;
-	if (strict || !is_within(id, author_org))
+	if (strict)
 		return 0;
-	for (size_t i = 0; i < memo->n; i++)
-		if (strcasecmp(memo->id[i], id) == 0)
-			return memo->result[i];
-	org = dmarc_org_domain(ctx, id, &tempfail);
-	r = org == NULL ? -1 : strcasecmp(org, author_org) == 0;
+	if ((org_author = author_org(ev)) == NULL)
+		return -1;
+	if (!is_within(id, org_author))
+		return 0;
+	for (size_t i = 0; i < ev->n_memo; i++)
+		if (strcasecmp(ev->memo_id[i], id) == 0)
+			return ev->memo_result[i];
+	org = dmarc_org_domain(ev->ctx, id, &tempfail);
+	r = org == NULL ? -1 : strcasecmp(org, org_author) == 0;
 	free(org);
-	if (memo->n < ALIGN_MEMO) {
-		memo->id[memo->n] = id;
-		memo->result[memo->n++] = r;
+	if (ev->n_memo < ALIGN_MEMO) {
+		ev->memo_id[ev->n_memo] = id;
+		ev->memo_result[ev->n_memo++] = r;
 	}
 	return r;
 }
 
-/* discover - find the policy record and the org domain; false on DNS trouble */
+/* discover - find the policy record (and, by the PSL, the org domain); false
+ * on DNS trouble */
 static bool
-discover(const struct dmarc_ctx *ctx, const char *author, struct dmarc_outcome *out)
+discover(struct evaluation *ev)
 {
+	const struct dmarc_ctx *ctx = ev->ctx;
+	const char *author = ev->author;
+	struct dmarc_outcome *out = ev->out;
 	struct dmarc_record rec = { .p = DMARC_POLICY_UNSET };
-	struct walk w;
+	struct walk *w = &ev->walk;
 
+	walk_init(w, author);
 	if (ctx->mode == DMARC_MODE_RFC7489) {
-		struct buf note;
-		buf_init(&note);
+		w->next = NULL;
 		out->org_domain = psl_org_domain(ctx, author);
-		int r = lookup_record(ctx, author, &rec, &note);
+		int r = lookup_record(ctx, author, &rec, &w->note);
 		if (r == 0 && strcasecmp(out->org_domain, author) != 0) {
-			r = lookup_record(ctx, out->org_domain, &rec, &note);
+			r = lookup_record(ctx, out->org_domain, &rec, &w->note);
 			if (r > 0)
 				out->policy_domain = xstrdup(out->org_domain);
 		} else if (r > 0) {
 			out->policy_domain = xstrdup(author);
 		}
-		out->record_note = note.len ? buf_steal(&note) : NULL;
-		buf_free(&note);
 		if (r < 0)
 			return false;
 		out->have_record = r > 0;
 		out->rec = rec;
 		return true;
 	}
-	tree_walk(ctx, author, &w);
-	out->record_note = w.note.len ? buf_steal(&w.note) : NULL;
-	if (w.tempfail) {
-		walk_free(&w);
+	walk_run(ctx, w, true);
+	if (w->tempfail)
 		return false;
-	}
-	out->org_domain = walk_org_domain(author, &w);
-	if (w.n_found > 0) {
+	if (w->n_found > 0) {
 		out->have_record = true;
-		out->rec = w.found[0].rec;	/* its published strings move to out */
-		memset(&w.found[0].rec, 0, sizeof(w.found[0].rec));
-		out->policy_domain = xstrdup(w.found[0].domain);
+		out->rec = w->found[0].rec;	/* its published strings move to out */
+		memset(&w->found[0].rec, 0, sizeof(w->found[0].rec));
+		w->found[0].rec.psd = out->rec.psd;	/* the org domain still reads it */
+		out->policy_domain = xstrdup(w->found[0].domain);
 	}
-	walk_free(&w);
 	return true;
 }
 
@@ -417,71 +465,93 @@ pct_sampled(int pct)
 	return (int)(r % 100) < pct;
 }
 
-/* dmarc_evaluate - the result and the disposition the domain owner asks for */
-void
-dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
-	       struct dmarc_outcome *out)
+/* evaluate - the result; false on DNS trouble finding the policy record or,
+ * for a result other than pass, the organizational domain (a trusted ARC
+ * sealer may still align with it) */
+static bool
+evaluate(struct evaluation *ev, const struct dmarc_request *req)
 {
-	const char *author = req->author_domain;
-	struct align_memo memo = { .n = 0 };
+	struct dmarc_outcome *out = ev->out;
 	bool unsure = false;
 
-	memset(out, 0, sizeof(*out));
-	out->disposition = DMARC_POLICY_NONE;
-	if (!discover(ctx, author, out)) {
-		struct buf b;
-		buf_init(&b);
-		buf_adds(&b, "DNS error looking up the DMARC record");
-		if (out->record_note)
-			buf_printf(&b, "; %s", out->record_note);
-		out->result = DMARC_TEMPERROR;
-		out->reason = buf_steal(&b);
-		return;
-	}
+	if (!discover(ev))
+		return false;
 	if (!out->have_record) {
-		struct buf b;
-		buf_init(&b);
-		buf_adds(&b, "no DMARC record");
-		if (out->record_note)
-			buf_printf(&b, "; %s", out->record_note);
+		author_org(ev);		/* the walk found nothing and is over: no query */
 		out->result = DMARC_NONE;
-		out->reason = buf_steal(&b);
-		return;
+		return true;
 	}
-	requested_policy(ctx, author, out);
+	requested_policy(ev->ctx, ev->author, out);
 	if (req->spf_result == SPF_PASS) {
-		int a = aligned(ctx, &memo, req->spf_domain, author, out->org_domain,
-				out->rec.aspf_strict);
+		int a = aligned(ev, req->spf_domain, out->rec.aspf_strict);
 		out->spf_aligned = a == 1;
 		unsure |= a < 0;
 	}
 	if (req->spf_result == SPF_TEMPERROR)
-		out->aligned_temperror |= aligned(ctx, &memo, req->spf_domain, author, out->org_domain,
-						 out->rec.aspf_strict) != 0;
+		out->aligned_temperror |= aligned(ev, req->spf_domain, out->rec.aspf_strict) != 0;
 	for (size_t i = 0; req->dkim && i < req->dkim->n_sigs && !out->dkim_aligned; i++) {
 		if (req->dkim->sigs[i].result == DKIMV_TEMPERROR)
-			out->aligned_temperror |= aligned(ctx, &memo, req->dkim->sigs[i].domain, author,
-							  out->org_domain, out->rec.adkim_strict) != 0;
+			out->aligned_temperror |= aligned(ev, req->dkim->sigs[i].domain,
+							  out->rec.adkim_strict) != 0;
 		if (req->dkim->sigs[i].result != DKIMV_PASS)
 			continue;
-		int a = aligned(ctx, &memo, req->dkim->sigs[i].domain, author, out->org_domain,
-				out->rec.adkim_strict);
+		int a = aligned(ev, req->dkim->sigs[i].domain, out->rec.adkim_strict);
 		out->dkim_aligned = a == 1;
 		unsure |= a < 0;
 	}
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = DMARC_PASS;
-	} else if (unsure) {
-		out->result = DMARC_TEMPERROR;
-	} else {
-		out->result = DMARC_FAIL;
-		out->disposition = out->requested;
-		if (out->rec.testing)
-			out->disposition = dmarc_policy_weaker(out->disposition);
-		if (ctx->mode == DMARC_MODE_RFC7489 && out->rec.pct < 100 && !pct_sampled(out->rec.pct))
-			out->disposition = dmarc_policy_weaker(out->disposition);
+		return true;
 	}
-	describe(out, author);
+	if (author_org(ev) == NULL)
+		return false;
+	if (unsure) {
+		out->result = DMARC_TEMPERROR;
+		return true;
+	}
+	out->result = DMARC_FAIL;
+	out->disposition = out->requested;
+	if (out->rec.testing)
+		out->disposition = dmarc_policy_weaker(out->disposition);
+	if (ev->ctx->mode == DMARC_MODE_RFC7489 && out->rec.pct < 100 && !pct_sampled(out->rec.pct))
+		out->disposition = dmarc_policy_weaker(out->disposition);
+	return true;
+}
+
+/* dmarc_evaluate - the result and the disposition the domain owner asks for.
+ * org_domain stays NULL when no alignment needed it: every aligned
+ * identifier was the author domain itself. */
+void
+dmarc_evaluate(const struct dmarc_ctx *ctx, const struct dmarc_request *req,
+	       struct dmarc_outcome *out)
+{
+	struct evaluation ev = { .ctx = ctx, .author = req->author_domain, .out = out };
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	out->disposition = DMARC_POLICY_NONE;
+	ok = evaluate(&ev, req);
+	out->record_note = ev.walk.note.len ? buf_steal(&ev.walk.note) : NULL;
+	walk_free(&ev.walk);
+	if (!ok || out->result == DMARC_NONE) {
+		struct buf b;
+		char *note = out->record_note;
+
+		if (!ok) {	/* a record found before the trouble is not used */
+			out->record_note = NULL;
+			dmarc_outcome_free(out);
+			out->record_note = note;
+		}
+		buf_init(&b);
+		buf_adds(&b, ok ? "no DMARC record" : "DNS error looking up the DMARC record");
+		if (out->record_note)
+			buf_printf(&b, "; %s", out->record_note);
+		out->result = ok ? DMARC_NONE : DMARC_TEMPERROR;
+		out->disposition = DMARC_POLICY_NONE;
+		out->reason = buf_steal(&b);
+		return;
+	}
+	describe(out, ev.author);
 }
 
 /* dmarc_outcome_free - release strings */

@@ -254,6 +254,64 @@ START_TEST(test_alignment)
 }
 END_TEST
 
+/* the walk above the author domain's record is made only when an alignment
+ * or a result other than pass needs the organizational domain */
+static const struct {
+	const char *author;
+	enum spf_result spf;
+	const char *spf_domain;
+	const char *dkim_domain;	/* a passing signature's d= */
+	enum dmarc_result result;
+	const char *org;		/* NULL: not determined */
+	const char *queries;
+} lazy[] = {
+	{ "example.com", SPF_PASS, "example.com", NULL, DMARC_PASS, NULL, "_dmarc.example.com" },
+	{ "example.com", SPF_NONE, NULL, "example.com", DMARC_PASS, NULL, "_dmarc.example.com" },
+	{ "example.com", SPF_PASS, "bounce.example.com", "example.com", DMARC_PASS, "example.com",
+	  "_dmarc.example.com _dmarc.com _dmarc.bounce.example.com _dmarc.example.com _dmarc.com" },
+	{ "example.com", SPF_FAIL, "example.com", NULL, DMARC_FAIL, "example.com",
+	  "_dmarc.example.com _dmarc.com" },
+	/* _dmarc.broken.example.org answers SERVFAIL */
+	{ "cut.broken.example.org", SPF_PASS, "cut.broken.example.org", NULL, DMARC_PASS, NULL,
+	  "_dmarc.cut.broken.example.org" },
+	{ "cut.broken.example.org", SPF_NONE, NULL, "mail.cut.broken.example.org", DMARC_TEMPERROR, NULL,
+	  "_dmarc.cut.broken.example.org _dmarc.broken.example.org" },
+	{ "cut.broken.example.org", SPF_FAIL, "cut.broken.example.org", NULL, DMARC_TEMPERROR, NULL,
+	  "_dmarc.cut.broken.example.org _dmarc.broken.example.org" },
+};
+
+START_TEST(test_lazy_walk)
+{
+	struct dmarc_ctx ctx;
+	struct dmarc_outcome out;
+	struct dkimv_sig sig = { .result = DKIMV_PASS, .domain = (char *)lazy[_i].dkim_domain };
+	struct dkimv_outcome dk = { .sigs = &sig, .n_sigs = lazy[_i].dkim_domain ? 1 : 0 };
+	struct dmarc_request req = {
+		.author_domain = lazy[_i].author,
+		.spf_result = lazy[_i].spf,
+		.spf_domain = lazy[_i].spf_domain,
+		.dkim = &dk,
+		.mode = DMARC_MODE_RFC9989,
+	};
+	char why[128];
+
+	setup();
+	ck_assert(dmarc_ctx_init(&ctx, &dns, DMARC_MODE_RFC9989, NULL, why, sizeof(why)));
+	dmarc_evaluate(&ctx, &req, &out);
+	ck_assert_msg(out.result == lazy[_i].result, "%s: got %s (%s)", lazy[_i].author,
+		      dmarc_result_name(out.result), out.reason);
+	ck_assert_str_eq(queries.data, lazy[_i].queries);
+	if (lazy[_i].org)
+		ck_assert_str_eq(out.org_domain, lazy[_i].org);
+	else
+		ck_assert_ptr_null(out.org_domain);
+	if (out.result == DMARC_TEMPERROR)
+		ck_assert(!out.have_record && out.policy_domain == NULL);
+	dmarc_outcome_free(&out);
+	buf_free(&queries);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -267,6 +325,7 @@ main(void)
 	tcase_add_test(tc, test_walk_tempfail);
 	tcase_add_loop_test(tc, test_psl, 0, sizeof(psl_cases) / sizeof(psl_cases[0]));
 	tcase_add_loop_test(tc, test_alignment, 0, sizeof(table) / sizeof(table[0]));
+	tcase_add_loop_test(tc, test_lazy_walk, 0, sizeof(lazy) / sizeof(lazy[0]));
 	suite_add_tcase(s, tc);
 	rc = run_suite(s);
 	testns_stop(&ns);
