@@ -237,8 +237,6 @@ session_mail_from(struct session *s, const char *address)
 	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 	/* Behind a border MTA its A-R, known only at EOH, may stand for ours. */
 	s->upstream_wait = upstream_applies(&s->rt->cfg, s->trusted_net);
-	if (!s->upstream_wait)
-		run_spf(s);
 	s->dkim_settings = s->rt->dkim;
 	s->dkim_settings.dns = &s->stage_dns;
 	s->dkim = dkimv_begin(&s->dkim_settings);
@@ -330,12 +328,18 @@ session_header_bytes(struct session *s, const char *name, const char *value, siz
 	}
 }
 
-/* upstream_or_spf - the border's spf= result when it has one, else our check */
+/* spf_stage - the border's spf= result when it has one, else our check, with
+ * a DNS budget of its own */
 static void
-upstream_or_spf(struct session *s)
+spf_stage(struct session *s)
 {
-	if (!s->upstream_wait || s->spf_mailfrom_done)
+	if (s->spf_mailfrom_done)
 		return;
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
+	if (!s->upstream_wait) {
+		run_spf(s);
+		return;
+	}
 	s->upstream_used = s->upstream_field
 		&& upstream_spf(s->upstream_field, s->mail_from, &s->spf_mailfrom, &s->upstream_helo);
 	if (s->upstream_used) {
@@ -359,10 +363,6 @@ session_eoh(struct session *s)
 {
 	if (s->rt == NULL)
 		return;
-	/* libopendkim fetches the keys here, and a deferred SPF check runs:
-	 * end of headers is a stage, one budget for both */
-	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
-	upstream_or_spf(s);
 	if (s->dkim)
 		dkimv_eoh(s->dkim);
 	arc_eoh(s->arc);
@@ -853,12 +853,16 @@ session_eom(struct session *s, struct verdict *v)
 	memset(v, 0, sizeof(*v));
 	if (s->rt == NULL)
 		session_mail_from(s, "");	/* an MTA that skipped MAIL FROM: treat as <> */
-	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);	/* the EOM stage's own */
-	upstream_or_spf(s);	/* an MTA that sent no EOH */
+	/* Every check that waits on DNS runs here, in the one step the MTA waits
+	 * for anyway, each with its own budget: SPF, the DKIM keys, then ARC and
+	 * DMARC. The steps before it never wait, so they never leave the event loop. */
+	spf_stage(s);
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 	if (s->dkim) {
 		dkimv_end(s->dkim, &dk);
 		dkim_unreadable(s, &dk);
 	}
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 	if (s->arc)
 		arc_verify(s->arc, &arc);
 	run_dmarc(s, &dk, &ev);

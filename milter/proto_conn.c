@@ -357,11 +357,12 @@ eom_step(struct pconn *c, const struct proto_packet *p)
 	end_message(c);
 }
 
-/* blocking - may this command wait on DNS? */
+/* blocking - may this command wait on DNS? Only the end of message: lib/session
+ * runs every DNS-bound check there */
 static bool
 blocking(char cmd)
 {
-	return cmd == SMFIC_MAIL || cmd == SMFIC_EOH || cmd == SMFIC_BODYEOB;
+	return cmd == SMFIC_BODYEOB;
 }
 
 /* dispatch - one packet; false: close the connection */
