@@ -1,11 +1,13 @@
 /*
  * engine - event loops, connections and the worker pool around proto_conn.
  *
- * Ownership: a connection belongs to its loop thread while it is armed in
- * that loop's epoll (EPOLLONESHOT: one event, then disarmed) and to one
- * worker while parked (busy). Whoever holds it reads, runs, writes and
- * re-arms or closes it; nobody else touches it, except the idle sweep of
- * its own loop, which skips busy connections and those active lately.
+ * Ownership: a connection belongs to its loop thread while it is in that
+ * loop's epoll set (level-triggered: it stays there from one read to the
+ * next, no re-arming) and to one worker while parked (busy), when it is out
+ * of the set, so not even a hang-up is reported to the loop. Whoever holds
+ * it reads, runs, writes and hands it on or closes it; nobody else touches
+ * it, except the idle sweep of its own loop, which skips busy connections
+ * and those active lately.
  */
 #include "engine.h"
 #include "log.h"
@@ -160,13 +162,20 @@ flush(struct econn *c)
 	return err == 0;
 }
 
-/* arm - wait for the connection's next bytes in its loop */
+/* watch - the connection's loop reads it from now on */
 static bool
-arm(struct econn *c, int op)
+watch(struct econn *c)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 
-	return epoll_ctl(c->loop->ep, op, c->fd, &ev) == 0;
+	return epoll_ctl(c->loop->ep, EPOLL_CTL_ADD, c->fd, &ev) == 0;
+}
+
+/* unwatch - out of its loop's set while a worker holds it */
+static bool
+unwatch(struct econn *c)
+{
+	return epoll_ctl(c->loop->ep, EPOLL_CTL_DEL, c->fd, NULL) == 0;
 }
 
 /* pool_submit - park a connection whose next step may block */
@@ -217,11 +226,14 @@ next_job(struct worker *w)
 	return c;
 }
 
-/* settle - after a run: write the replies, then park, re-arm or close */
+/* settle - after a run: write the replies, then park, hand back to the loop
+ * (watched: the loop holds it) or close */
 static void
-settle(struct econn *c, enum pconn_state st)
+settle(struct econn *c, enum pconn_state st, bool watched)
 {
 	if (!flush(c))
+		st = PCONN_CLOSE;
+	if (st == PCONN_PARK && watched && !unwatch(c))
 		st = PCONN_CLOSE;
 	if (st == PCONN_PARK) {
 		pool_submit(c);
@@ -232,7 +244,7 @@ settle(struct econn *c, enum pconn_state st)
 	atomic_store(&c->busy, false);
 	if (st == PCONN_CLOSE && c->pc.why[0])
 		log_warning("closing a milter connection: %s", c->pc.why);
-	if (st == PCONN_CLOSE || !arm(c, EPOLL_CTL_MOD))
+	if (st == PCONN_CLOSE || (!watched && !watch(c)))
 		conn_close(c);
 }
 
@@ -253,7 +265,7 @@ worker(void *arg)
 				;
 			/* before its reply goes out: no PROGRESS may follow it */
 			atomic_store(&c->in_eom, false);
-			settle(c, st);
+			settle(c, st, false);
 		}
 	}
 }
@@ -268,48 +280,47 @@ readable(struct econn *c)
 	do
 		n = read(c->fd, rbuf, ENGINE_READ);
 	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EAGAIN) {
-		settle(c, PCONN_INPUT);
-		return;
-	}
+	if (n < 0 && errno == EAGAIN)
+		return;		/* still watched: the next bytes are reported */
 	if (n <= 0) {
 		conn_close(c);
 		return;
 	}
 	pconn_in(&c->pc, rbuf, (size_t)n);
-	settle(c, pconn_run(&c->pc, false));
+	settle(c, pconn_run(&c->pc, false), true);
 }
 
-/* accept_all - take the waiting connections; on EMFILE pause until the next tick */
+/* accept_one - take a waiting connection; on EMFILE pause until the next tick.
+ * One per event: the listening socket is level-triggered, so the next wait
+ * reports any other at once, and no accept is spent to learn there is none. */
 static void
-accept_all(struct loop *l)
+accept_one(struct loop *l)
 {
-	for (;;) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				/* fdwatch logs the full table; the queue waits, as with libmilter */
-				epoll_ctl(l->ep, EPOLL_CTL_DEL, listen_fd, NULL);
-				l->accepting = false;
-			}
-			return;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* fdwatch logs the full table; the queue waits, as with libmilter */
+			epoll_ctl(l->ep, EPOLL_CTL_DEL, listen_fd, NULL);
+			l->accepting = false;
 		}
-		struct econn *c = xcalloc(1, sizeof(*c));
-		c->fd = fd;
-		c->loop = l;
-		pthread_mutex_init(&c->wlock, NULL);
-		c->sc = steps_conn_new();
-		pconn_init(&c->pc, &step_ops, c->sc);
-		atomic_store(&c->last, now_s());
-		pthread_mutex_lock(&l->lock);
-		c->next = l->conns;
-		if (l->conns)
-			l->conns->prev = c;
-		l->conns = c;
-		pthread_mutex_unlock(&l->lock);
-		if (!arm(c, EPOLL_CTL_ADD))
-			conn_close(c);
+		return;
 	}
+	struct econn *c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->loop = l;
+	pthread_mutex_init(&c->wlock, NULL);
+	c->sc = steps_conn_new();
+	pconn_init(&c->pc, &step_ops, c->sc);
+	atomic_store(&c->last, now_s());
+	pthread_mutex_lock(&l->lock);
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
+	pthread_mutex_unlock(&l->lock);
+	if (!watch(c))
+		conn_close(c);
 }
 
 /* listen_arm - this loop takes its share of new connections */
@@ -390,7 +401,7 @@ loop_thread(void *arg)
 		}
 		for (int i = 0; i < n && !atomic_load(&stop_flag); i++) {
 			if (ev[i].data.ptr == &listen_tag)
-				accept_all(l);
+				accept_one(l);
 			else if (ev[i].data.ptr != &wake_tag)
 				readable(ev[i].data.ptr);
 		}
