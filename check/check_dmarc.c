@@ -280,6 +280,8 @@ void
 check_dmarc(struct check_ctx *cx)
 {
 	struct dkimv_outcome none = { 0 };
+	/* No identifier: the result is never pass, so dmarc_evaluate determines
+	 * org_domain whenever it finds a record (record() and reports() read it). */
 	struct dmarc_request req = {
 		.author_domain = cx->domain, .spf_result = SPF_NONE, .spf_domain = NULL,
 		.dkim = &none, .mode = cx->dmarc->mode,

@@ -34,8 +34,9 @@
 #define ENGINE_READ 65536		/* bytes asked for per read, into the loop's buffer */
 #define ENGINE_WRITE_WAIT_MS 30000	/* a full socket buffer: how long we wait */
 #define ENGINE_EVENTS 64
-/* an end of message parked this long tells the MTA it is still being worked on */
-#define ENGINE_PROGRESS_SECONDS 10
+/* an end of message parked this long tells the MTA it is still being worked on:
+ * under Sendmail's default R= of 10 s, now that every DNS wait is there */
+#define ENGINE_PROGRESS_SECONDS 5
 
 struct loop;
 

@@ -6,7 +6,9 @@
 #      1024) is logged, and the daemon serves again once they close;
 #   3. a milter action that fails is a logged tempfail, not an accept;
 #   4. SIGTERM lets a message in flight finish, within ShutdownTimeout;
-#   5. out of memory: one "out of memory allocating N bytes" line, then abort.
+#   5. out of memory: one "out of memory allocating N bytes" line, then abort;
+#   6. an end of message that waits on DNS longer than 5 s sends the MTA
+#      progress packets (Sendmail's default R= is 10 s), then its verdict.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -177,6 +179,24 @@ check "cut: and logs how many messages it left" \
 sigterm_in_flight twice 30 4 twice
 check "twice: a second SIGTERM does not wait for ShutdownTimeout (exit 1)" [ "$STATUS" = 1 ]
 check "twice: and says so" grep -q 'warning: signal 15 again: not waiting' "$WORK/twice.log"
+
+# --- 6. a slow end of message: slow.example's SPF record never comes (the
+# server sleeps past DNSTimeout 2, three rounds), so the end of message waits
+# about 6 s on SPF; the MTA must hear progress before the verdict (temperror)
+MILTER_PORT=$(free_port)
+milterload_conf "$WORK/slow.conf" "DNSRetries 2"
+"$AM" -f -c "$WORK/slow.conf" 2>"$WORK/slow.log" &
+MILTER_PID=$!
+if wait_port "$MILTER_PORT"; then
+	r=$(python3 "$top_srcdir/tests/lib/miltertxn.py" "127.0.0.1:$MILTER_PORT" slow.example 192.0.2.1)
+	echo "slow: $r"
+	check "slow: the verdict comes after at least one progress packet ($r)" \
+		bash -c "echo '$r' | grep -qE '^eom=[a-z] .*mods=[0-9]+ progress=[1-9]'"
+	check "slow: SPF said temperror in the log" grep -q 'spf=temperror' "$WORK/slow.log"
+else
+	fail "slow: daemon listens"
+fi
+stop_milter
 
 # --- 5. out of memory: test mode reading one endless line under a small address space
 if sanitized; then echo "SKIP: out of memory (ulimit -v) under a sanitizer"; finish; fi

@@ -25,7 +25,7 @@ milterload_build() {
 }
 
 # milterload_setup: the driver, DNS (pass.example: SPF for 192.0.2.0/24, DMARC p=reject;
-# quarantine.example the same with p=quarantine) and
+# quarantine.example the same with p=quarantine; slow.example never answered in time) and
 # a corpus of 4 messages that must be accepted with spf=pass and dmarc=pass
 milterload_setup() {
 	milterload_build
@@ -36,6 +36,7 @@ zone = {
     "_dmarc.pass.example": [("TXT", zonefile.txt_rdata("v=DMARC1; p=reject"))],
     "quarantine.example": [("TXT", zonefile.txt_rdata("v=spf1 ip4:192.0.2.0/24 -all"))],
     "_dmarc.quarantine.example": [("TXT", zonefile.txt_rdata("v=DMARC1; p=quarantine"))],
+    "slow.example": ["SLEEP"],
 }
 print(zonefile.datafile(zone), end="")
 PY

@@ -6,8 +6,9 @@ its header changes without a real MTA.
 usage: miltertxn.py HOST:PORT FROM_DOMAIN CLIENT_IP [NAME:VALUE ...]
 The message has From: s@FROM_DOMAIN, the extra header fields given, a
 Subject and a one-line body; MAIL FROM is at FROM_DOMAIN too.
-prints: eom=<reply command> [SMTP reply text] mods=N
-(a accept, r reject, t tempfail, y reply with text; N header changes seen),
+prints: eom=<reply command> [SMTP reply text] mods=N [progress=P]
+(a accept, r reject, t tempfail, y reply with text; N header changes seen;
+P progress packets before the verdict, when there were any),
 or eom=closed when the milter went away first.
 Steps the milter asked not to get are not sent, and no reply is awaited
 where it negotiated none (SMFIP_NR_*).
@@ -87,7 +88,7 @@ def main():
     if os.environ.get("PAUSE"):
         print("paused before end of message", file=sys.stderr, flush=True)
         time.sleep(float(os.environ["PAUSE"]))
-    mods = 0
+    mods = progress = 0
     try:
         send(s, b"E")
         replies = [recv(s)]
@@ -100,9 +101,11 @@ def main():
             mods += reply != b"q"
             continue
         if reply == b"p":
+            progress += 1
             continue
         text = data.rstrip(b"\0").decode(errors="replace") if reply == b"y" else ""
-        print("eom=%s %s mods=%d" % (reply.decode(), text, mods))
+        print("eom=%s %s mods=%d%s" % (reply.decode(), text, mods,
+                                        " progress=%d" % progress if progress else ""))
         return 0
 
 
