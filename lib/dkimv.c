@@ -77,10 +77,10 @@ static void dkimv_b_prefixes(struct dkimv_outcome *out);
 bool
 dkimv_init(unsigned clock_skew, char *why, size_t why_size)
 {
-	/* DELAYSIGPROC: keys are fetched at end of message, not end of headers,
-	 * so only that step waits on DNS (see milter/proto_conn.c) */
-	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES
-			     | DKIM_LIBFLAGS_DELAYSIGPROC;
+	/* Not DELAYSIGPROC (keys at end of message): with BADSIGHANDLES,
+	 * libopendkim's dkim_eom then processes malformed signatures too, and
+	 * fuzz_dkim found heap corruption in that path. */
+	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES;
 	uint64_t drift = clock_skew;
 	unsigned int minbits = 1;	/* we apply our own minimum, per algorithm */
 
@@ -320,8 +320,8 @@ feed_signatures(struct dkimv_msg *m)
 	}
 }
 
-/* dkimv_eoh - end of headers: signatures are handed over and parsed; their
- * keys are fetched at end of message (DELAYSIGPROC) */
+/* dkimv_eoh - end of headers: signatures are handed over, parsed and
+ * their keys fetched here */
 void
 dkimv_eoh(struct dkimv_msg *m)
 {

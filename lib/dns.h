@@ -7,7 +7,8 @@
  * every thread; the only shared mutable state is the cache (dnscache.h).
  *
  * A stage budget bounds all the DNS of one check of a message (SPF for MAIL
- * FROM and HELO; the DKIM keys; ARC and DMARC), all run at end of message:
+ * FROM and HELO and, apart, ARC and DMARC, at end of message; the DKIM keys
+ * at end of headers):
  * the session copies the snapshot's struct dns per message and starts the
  * budget on its copy; every wait is cut to what is left of it, over every
  * server and retry, and once it is spent queries fail at once (cache hits

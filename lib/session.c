@@ -363,6 +363,8 @@ session_eoh(struct session *s)
 {
 	if (s->rt == NULL)
 		return;
+	/* libopendkim fetches the keys here: a stage of its own */
+	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 	if (s->dkim)
 		dkimv_eoh(s->dkim);
 	arc_eoh(s->arc);
@@ -853,9 +855,10 @@ session_eom(struct session *s, struct verdict *v)
 	memset(v, 0, sizeof(*v));
 	if (s->rt == NULL)
 		session_mail_from(s, "");	/* an MTA that skipped MAIL FROM: treat as <> */
-	/* Every check that waits on DNS runs here, in the one step the MTA waits
-	 * for anyway, each with its own budget: SPF, the DKIM keys, then ARC and
-	 * DMARC. The steps before it never wait, so they never leave the event loop. */
+	/* SPF, then ARC and DMARC run here, in the step the MTA waits for anyway,
+	 * each with its own budget (the DKIM keys were fetched at end of headers;
+	 * here only for an MTA that sent no end of headers). MAIL never waits, so
+	 * it never leaves the event loop. */
 	spf_stage(s);
 	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
 	if (s->dkim) {

@@ -1,9 +1,9 @@
 /*
  * engine - our own milter protocol engine, in place of libmilter's
  * dispatcher: one epoll loop per core reads many commands per read and
- * answers a read's worth of commands in one write; the DNS-bound step
- * (end of message: lib/session runs every check that waits on DNS there)
- * runs in a bounded worker pool
+ * answers a read's worth of commands in one write; the DNS-bound steps
+ * (end of headers: the DKIM keys; end of message: SPF, ARC, DMARC) run in
+ * a bounded worker pool
  * while their connection is parked, so a connection's commands stay in
  * order and never run at once. The protocol itself is proto_conn's.
  *

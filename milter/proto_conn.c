@@ -357,12 +357,12 @@ eom_step(struct pconn *c, const struct proto_packet *p)
 	end_message(c);
 }
 
-/* blocking - may this command wait on DNS? Only the end of message: lib/session
- * runs every DNS-bound check there */
+/* blocking - may this command wait on DNS? End of headers (libopendkim
+ * fetches the keys) and end of message (SPF, ARC, DMARC): lib/session */
 static bool
 blocking(char cmd)
 {
-	return cmd == SMFIC_BODYEOB;
+	return cmd == SMFIC_EOH || cmd == SMFIC_BODYEOB;
 }
 
 /* dispatch - one packet; false: close the connection */

@@ -4,8 +4,8 @@
  * functions, replies out (pconn->out). The engine does the reading and
  * writing; the fuzzer feeds arbitrary bytes with stub steps.
  *
- * Commands run strictly in order. The DNS-bound command (end of
- * message) is not run unless the caller says it may block:
+ * Commands run strictly in order. A DNS-bound command (end of
+ * headers, end of message) is not run unless the caller says it may block:
  * pconn_run returns PCONN_PARK and the engine hands the connection to its
  * worker pool, which runs it again with may_block set.
  */

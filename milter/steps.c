@@ -189,7 +189,7 @@ steps_header(struct step_conn *c, const char *name, const char *value)
 	return STEP_CONTINUE;
 }
 
-/* steps_eoh - end of headers: the signatures are handed to libopendkim */
+/* steps_eoh - end of headers: DKIM keys are fetched (DNS-bound) */
 enum step_rc
 steps_eoh(struct step_conn *c)
 {
@@ -320,7 +320,7 @@ milter_failure(const struct mta *m)
 	return STEP_TEMPFAIL;
 }
 
-/* steps_eom - end of message: SPF, DKIM keys, ARC and DMARC (DNS-bound), then the verdict applied */
+/* steps_eom - end of message: SPF, ARC and DMARC (DNS-bound), then the verdict applied */
 enum step_rc
 steps_eom(struct step_conn *c, const struct mta *m)
 {

@@ -186,8 +186,8 @@ START_TEST(test_batch_and_park)
 	ck_assert_str_eq(st.auth, "alice");
 	replies(&c, cmds, sizeof(cmds));
 	ck_assert_str_eq(cmds, "cc");	/* MAIL and RCPT, one batch */
-	/* end of headers runs on the loop too; the end of message may block: it
-	 * is not run there, and what follows it waits for it */
+	/* end of headers may block (the DKIM keys) and so may the end of message:
+	 * neither is run there, and what follows them waits for them */
 	buf_reset(&c.out);
 	buf_reset(&in);
 	pk(&in, SMFIC_DATA, NULL, 0);
