@@ -233,8 +233,7 @@ session_mail_from(struct session *s, const char *address)
 	s->trusted_net = s->ip_ok && ipaddr_in_nets(&s->ip, s->rt->cfg.trusted_nets,
 						     s->rt->cfg.n_trusted_nets);
 	s->mail_from = session_unbracket(address ? address : "");
-	s->stage_dns = s->rt->dns;
-	dns_budget_start(&s->stage_dns, s->rt->cfg.dns_budget);
+	s->stage_dns = s->rt->dns;	/* each DNS-bound stage starts its own budget */
 	/* Behind a border MTA its A-R, known only at EOH, may stand for ours. */
 	s->upstream_wait = upstream_applies(&s->rt->cfg, s->trusted_net);
 	s->dkim_settings = s->rt->dkim;

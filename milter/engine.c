@@ -35,7 +35,7 @@
 #define ENGINE_WRITE_WAIT_MS 30000	/* a full socket buffer: how long we wait */
 #define ENGINE_EVENTS 64
 /* an end of message parked this long tells the MTA it is still being worked on:
- * under Sendmail's default R= of 10 s, now that every DNS wait is there */
+ * under Sendmail's default R= of 10 s (SPF, ARC and DMARC all wait there) */
 #define ENGINE_PROGRESS_SECONDS 5
 
 struct loop;
